@@ -1,0 +1,6 @@
+//! Vela: a small, fast scripting language.
+//!
+//! The pipeline: [`lexer`] → LALRPOP parser ([`parser`]) → [`ast`] → compiler → bytecode → VM.
+
+pub mod ast;
+pub mod diagnostics;
