@@ -1,0 +1,215 @@
+//! The instruction set. Registers are `u8` offsets from the current window's base;
+//! jumps are relative to the instruction after the jump. Every instruction is 8 bytes.
+//! docs/bytecode.md gives each one's meaning in the style of Lua's lopcodes.h.
+
+/// A register operand: an offset into the current call frame's window.
+pub type Reg = u8;
+
+/// A runtime type named by an annotation (`Int`, `Number`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TypeTag {
+    Any = 0,
+    Nil = 1,
+    Bool = 2,
+    Int = 3,
+    Float = 4,
+    Number = 5,
+    String = 6,
+    List = 7,
+    Map = 8,
+    Fn = 9,
+}
+
+impl TypeTag {
+    pub const ALL: [TypeTag; 10] = [
+        TypeTag::Any,
+        TypeTag::Nil,
+        TypeTag::Bool,
+        TypeTag::Int,
+        TypeTag::Float,
+        TypeTag::Number,
+        TypeTag::String,
+        TypeTag::List,
+        TypeTag::Map,
+        TypeTag::Fn,
+    ];
+
+    /// The tag for an annotation name (`void` means Nil).
+    pub fn from_name(name: &str) -> Option<TypeTag> {
+        Some(match name {
+            "Any" => TypeTag::Any,
+            "Nil" | "void" => TypeTag::Nil,
+            "Bool" => TypeTag::Bool,
+            "Int" => TypeTag::Int,
+            "Float" => TypeTag::Float,
+            "Number" => TypeTag::Number,
+            "String" => TypeTag::String,
+            "List" => TypeTag::List,
+            "Map" => TypeTag::Map,
+            "Fn" => TypeTag::Fn,
+            _ => return None,
+        })
+    }
+
+    pub fn from_u8(b: u8) -> Option<TypeTag> {
+        TypeTag::ALL.get(b as usize).copied()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeTag::Any => "Any",
+            TypeTag::Nil => "Nil",
+            TypeTag::Bool => "Bool",
+            TypeTag::Int => "Int",
+            TypeTag::Float => "Float",
+            TypeTag::Number => "Number",
+            TypeTag::String => "String",
+            TypeTag::List => "List",
+            TypeTag::Map => "Map",
+            TypeTag::Fn => "Fn",
+        }
+    }
+}
+
+/// One instruction. `a`, `b`, `c` are registers unless named otherwise; `k` indexes
+/// the constant pool, `g` the program's global table, `f` the nested prototypes,
+/// `u` the closure's captures, `off` is a signed jump relative to the next instruction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Instr {
+    /// R[a] := R[b]
+    Move { a: Reg, b: Reg },
+    /// R[a] := nil
+    LoadNil { a: Reg },
+    /// R[a] := b
+    LoadBool { a: Reg, b: bool },
+    /// R[a] := i (a small Int)
+    LoadInt { a: Reg, i: i32 },
+    /// R[a] := K[k]
+    LoadK { a: Reg, k: u32 },
+    /// R[a] := G[g] (error if undefined)
+    GetGlobal { a: Reg, g: u32 },
+    /// G[g] := R[a]
+    SetGlobal { a: Reg, g: u32 },
+    /// R[a] := Upvalue[u]
+    GetUpval { a: Reg, u: u8 },
+    /// Upvalue[u] := R[a]
+    SetUpval { a: Reg, u: u8 },
+    /// Close every captured variable in registers >= R[a] (move it to the heap).
+    Close { a: Reg },
+    /// R[a] := a new closure of prototype F[f]
+    Closure { a: Reg, f: u32 },
+
+    /// R[a] := R[b] + R[c]
+    Add { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] - R[c]
+    Sub { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] * R[c]
+    Mul { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] / R[c] (always Float)
+    Div { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] // R[c] (floor division)
+    IDiv { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] % R[c] (floored modulo)
+    Mod { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] + i
+    AddI { a: Reg, b: Reg, i: i32 },
+    /// R[a] := -R[b]
+    Neg { a: Reg, b: Reg },
+    /// R[a] := !R[b] (R[b] must be Bool)
+    Not { a: Reg, b: Reg },
+    /// R[a] := R[b] == R[c]
+    Eq { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] != R[c]
+    Ne { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] < R[c]
+    Lt { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] <= R[c]
+    Le { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] > R[c]
+    Gt { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b] >= R[c]
+    Ge { a: Reg, b: Reg, c: Reg },
+
+    /// if R[a] < R[b] then pc += off (a fused compare-and-branch; likewise below)
+    JmpLt { a: Reg, b: Reg, off: i32 },
+    /// if R[a] <= R[b] then pc += off
+    JmpLe { a: Reg, b: Reg, off: i32 },
+    /// if not (R[a] < R[b]) then pc += off
+    JmpNotLt { a: Reg, b: Reg, off: i32 },
+    /// if not (R[a] <= R[b]) then pc += off
+    JmpNotLe { a: Reg, b: Reg, off: i32 },
+    /// if not (R[a] > R[b]) then pc += off
+    JmpNotGt { a: Reg, b: Reg, off: i32 },
+    /// if not (R[a] >= R[b]) then pc += off
+    JmpNotGe { a: Reg, b: Reg, off: i32 },
+    /// if not (R[a] == R[b]) then pc += off
+    JmpNotEq { a: Reg, b: Reg, off: i32 },
+    /// if R[a] == R[b] then pc += off
+    JmpEq { a: Reg, b: Reg, off: i32 },
+
+    /// pc += off
+    Jmp { off: i32 },
+    /// if R[a] is false then pc += off (error unless R[a] is Bool)
+    JmpIfFalse { a: Reg, off: i32 },
+    /// if R[a] is true then pc += off (error unless R[a] is Bool)
+    JmpIfTrue { a: Reg, off: i32 },
+    /// error unless R[a] is Bool
+    CheckBool { a: Reg },
+    /// error unless R[a] has type t; K[k] is a String describing the slot
+    /// ("parameter 'n' of half")
+    CheckType { a: Reg, t: TypeTag, k: u16 },
+
+    /// Call R[a] with the b arguments R[a+1..=a+b]; the result goes to R[a].
+    /// The callee's window starts at R[a+1].
+    Call { a: Reg, b: u8 },
+    /// return R[a]
+    Return { a: Reg },
+    /// return nil
+    Return0,
+
+    /// Numeric for loop prologue: R[a] = counter, R[a+1] = limit (both Int, checked);
+    /// if inclusive, the limit is R[a+1] + 1 in effect. If the range is empty,
+    /// pc += off. Otherwise R[a+2] := R[a].
+    ForPrep { a: Reg, inclusive: bool, off: i32 },
+    /// R[a] += 1; if R[a] < R[a+1] (or <= when inclusive) { R[a+2] := R[a]; pc += off }
+    ForLoop { a: Reg, inclusive: bool, off: i32 },
+    /// Generic for prologue over R[a] (List, Map or String): R[a+1] := 0 (position),
+    /// R[a+2] := a snapshot of the container's version.
+    IterPrep { a: Reg },
+    /// Next element of the iteration at R[a..a+3] into R[a+3]; when exhausted, pc += off.
+    IterNext { a: Reg, off: i32 },
+
+    /// R[a] := [R[b], ..., R[b+c-1]]
+    NewList { a: Reg, b: Reg, c: u8 },
+    /// R[a] (a List) gets R[b], ..., R[b+c-1] appended (long list literals)
+    AppendList { a: Reg, b: Reg, c: u8 },
+    /// R[a] := {R[b]: R[b+1], ...} with c key/value pairs
+    NewMap { a: Reg, b: Reg, c: u8 },
+    /// R[a] := R[b][R[c]]
+    GetIndex { a: Reg, b: Reg, c: Reg },
+    /// R[a][R[b]] := R[c]
+    SetIndex { a: Reg, b: Reg, c: Reg },
+    /// R[a] := R[b][K[k]] (K[k] a String)
+    GetField { a: Reg, b: Reg, k: u16 },
+    /// R[a][K[k]] := R[c] (K[k] a String)
+    SetField { a: Reg, k: u16, c: Reg },
+
+    /// R[a] := str(R[b])
+    ToStr { a: Reg, b: Reg },
+    /// R[a] := R[b] .. ... .. R[b+c-1] (all Strings)
+    Concat { a: Reg, b: Reg, c: u8 },
+
+    /// Push R[a] onto the frame's virtual stack (registers above the named ones).
+    Push { a: Reg },
+    /// Pop the virtual stack's top into R[a].
+    Pop { a: Reg },
+
+    /// Enter a try block: on a runtime error, unwind to this frame, close captured
+    /// variables in registers >= R[a], R[a] := the error map, pc := next + off.
+    TryBegin { a: Reg, off: i32 },
+    /// Leave the innermost try block.
+    TryEnd,
+}
+
+const _: () = assert!(std::mem::size_of::<Instr>() == 8);

@@ -1,0 +1,7 @@
+//! Bytecode: the instruction set, function prototypes and programs.
+
+pub mod instr;
+pub mod proto;
+
+pub use instr::{Instr, Reg, TypeTag};
+pub use proto::{Capture, Constant, FnProto, Program};

@@ -1,0 +1,378 @@
+//! Expression compilation: every expression lands in a register the caller chooses
+//! (`expr_to`) or in one the compiler picks (`expr_any`, which reuses a local's own
+//! register). Conditions compile to jumps (`cond_false`), fusing comparisons.
+
+use super::emit::Place;
+use super::Compiler;
+use crate::ast::{BinOp, Expr, ExprKind, InterpPart, LogicOp, MapKey, UnOp};
+use crate::bytecode::{Constant, Instr, Reg};
+use crate::diagnostics::CompileError;
+
+/// Elements one NewList/AppendList (or pairs one NewMap) takes at a time.
+const LIST_BATCH: usize = 64;
+const MAP_BATCH: usize = 32;
+
+impl Compiler<'_> {
+    /// Compiles `e` so that its value ends up in an existing register: a local's own
+    /// register when `e` names one, else a new temporary.
+    pub(super) fn expr_any(&mut self, e: &Expr) -> Result<Reg, CompileError> {
+        if let ExprKind::Name(name) = &e.kind {
+            if let Some(i) = self.fr().resolve_local(name) {
+                return Ok(self.fr().locals[i].reg);
+            }
+        }
+        let r = self.alloc(e.span)?;
+        self.expr_to(e, r)?;
+        Ok(r)
+    }
+
+    /// Whether `r` holds a live local (so writing it early would clobber a variable
+    /// the rest of the expression may still read).
+    fn is_local_reg(&self, r: Reg) -> bool {
+        self.fr().locals.iter().any(|l| l.reg == r)
+    }
+
+    /// Compiles `e` into register `dst`.
+    pub(super) fn expr_to(&mut self, e: &Expr, dst: Reg) -> Result<(), CompileError> {
+        self.enter(e.span)?;
+        let saved_line = self.set_line(e.span);
+        let mark = self.mark();
+        match &e.kind {
+            ExprKind::Nil => {
+                self.emit(Instr::LoadNil { a: dst });
+            }
+            ExprKind::Bool(b) => {
+                self.emit(Instr::LoadBool { a: dst, b: *b });
+            }
+            ExprKind::Int(i) => self.load_int(dst, *i),
+            ExprKind::Float(x) => {
+                let k = self.f().constant(Constant::Float(*x));
+                self.emit(Instr::LoadK { a: dst, k });
+            }
+            ExprKind::Str(s) => {
+                let k = self.f().constant(Constant::Str(s.clone()));
+                self.emit(Instr::LoadK { a: dst, k });
+            }
+            ExprKind::Interp(parts) => self.interp(parts, dst, e)?,
+            ExprKind::Name(name) => match self.resolve(name, e.span)? {
+                Place::Local { reg, .. } => {
+                    if reg != dst {
+                        self.emit(Instr::Move { a: dst, b: reg });
+                    }
+                }
+                Place::Upval { idx, .. } => {
+                    self.emit(Instr::GetUpval { a: dst, u: idx });
+                }
+                Place::Global { slot } => {
+                    self.emit(Instr::GetGlobal { a: dst, g: slot });
+                }
+            },
+            ExprKind::List(items) => {
+                let target = if self.is_local_reg(dst) {
+                    self.alloc(e.span)?
+                } else {
+                    dst
+                };
+                for (n, chunk) in items.chunks(LIST_BATCH).enumerate() {
+                    let base = self.mark();
+                    for item in chunk {
+                        let r = self.alloc(item.span)?;
+                        self.expr_to(item, r)?;
+                    }
+                    self.set_line(e.span);
+                    let (b, c) = (base as Reg, chunk.len() as u8);
+                    if n == 0 {
+                        self.emit(Instr::NewList { a: target, b, c });
+                    } else {
+                        self.emit(Instr::AppendList { a: target, b, c });
+                    }
+                    self.free_to(base);
+                }
+                if items.is_empty() {
+                    self.emit(Instr::NewList {
+                        a: target,
+                        b: 0,
+                        c: 0,
+                    });
+                }
+                if target != dst {
+                    self.emit(Instr::Move { a: dst, b: target });
+                }
+            }
+            ExprKind::Map(pairs) => {
+                let target = if self.is_local_reg(dst) {
+                    self.alloc(e.span)?
+                } else {
+                    dst
+                };
+                let first = pairs.len().min(MAP_BATCH);
+                let base = self.mark();
+                for (key, value) in &pairs[..first] {
+                    let k = self.alloc(value.span)?;
+                    self.map_key(key, k);
+                    let v = self.alloc(value.span)?;
+                    self.expr_to(value, v)?;
+                }
+                self.set_line(e.span);
+                self.emit(Instr::NewMap {
+                    a: target,
+                    b: base as Reg,
+                    c: first as u8,
+                });
+                self.free_to(base);
+                for (key, value) in &pairs[first..] {
+                    let k = self.alloc(value.span)?;
+                    self.map_key(key, k);
+                    let v = self.alloc(value.span)?;
+                    self.expr_to(value, v)?;
+                    self.emit(Instr::SetIndex {
+                        a: target,
+                        b: k,
+                        c: v,
+                    });
+                    self.free_to(base);
+                }
+                if target != dst {
+                    self.emit(Instr::Move { a: dst, b: target });
+                }
+            }
+            ExprKind::Unary(op, operand) => match (op, &operand.kind) {
+                (UnOp::Neg, ExprKind::Int(i)) if *i != i64::MIN => self.load_int(dst, -*i),
+                (UnOp::Neg, ExprKind::Float(x)) => {
+                    let k = self.f().constant(Constant::Float(-*x));
+                    self.emit(Instr::LoadK { a: dst, k });
+                }
+                _ => {
+                    let b = self.expr_any(operand)?;
+                    self.set_line(e.span);
+                    match op {
+                        UnOp::Neg => self.emit(Instr::Neg { a: dst, b }),
+                        UnOp::Not => self.emit(Instr::Not { a: dst, b }),
+                    };
+                }
+            },
+            ExprKind::Binary(op, l, r) => {
+                if let (BinOp::Add | BinOp::Sub, ExprKind::Int(i)) = (op, &r.kind) {
+                    let imm = if *op == BinOp::Add {
+                        i32::try_from(*i).ok()
+                    } else {
+                        i.checked_neg().and_then(|n| i32::try_from(n).ok())
+                    };
+                    if let Some(imm) = imm {
+                        let b = self.expr_any(l)?;
+                        self.set_line(e.span);
+                        self.emit(Instr::AddI {
+                            a: dst,
+                            b,
+                            i: imm,
+                        });
+                        self.finish_expr(mark, saved_line);
+                        return Ok(());
+                    }
+                }
+                let b = self.expr_any(l)?;
+                let c = self.expr_any(r)?;
+                self.set_line(e.span);
+                self.binop(*op, dst, b, c);
+            }
+            ExprKind::Logic(op, l, r) => {
+                let target = if self.is_local_reg(dst) {
+                    self.alloc(e.span)?
+                } else {
+                    dst
+                };
+                self.expr_to(l, target)?;
+                self.set_line(e.span);
+                let j = match op {
+                    LogicOp::And => self.emit(Instr::JmpIfFalse { a: target, off: 0 }),
+                    LogicOp::Or => self.emit(Instr::JmpIfTrue { a: target, off: 0 }),
+                };
+                self.expr_to(r, target)?;
+                self.set_line(e.span);
+                self.emit(Instr::CheckBool { a: target });
+                self.f().patch_here(j);
+                if target != dst {
+                    self.emit(Instr::Move { a: dst, b: target });
+                }
+            }
+            ExprKind::Call(callee, args) => {
+                let f = self.alloc(e.span)?;
+                self.expr_to(callee, f)?;
+                for arg in args {
+                    let r = self.alloc(arg.span)?;
+                    self.expr_to(arg, r)?;
+                }
+                if args.len() > 200 {
+                    return Err(CompileError::new("too many arguments", e.span));
+                }
+                self.set_line(e.span);
+                self.emit(Instr::Call {
+                    a: f,
+                    b: args.len() as u8,
+                });
+                if f != dst {
+                    self.emit(Instr::Move { a: dst, b: f });
+                }
+            }
+            ExprKind::Index(obj, key) => {
+                let b = self.expr_any(obj)?;
+                let c = self.expr_any(key)?;
+                self.set_line(e.span);
+                self.emit(Instr::GetIndex { a: dst, b, c });
+            }
+            ExprKind::Field(obj, name) => {
+                let b = self.expr_any(obj)?;
+                let k = self.const_str(name, e.span)?;
+                self.set_line(e.span);
+                self.emit(Instr::GetField { a: dst, b, k });
+            }
+            ExprKind::Func(decl) => self.function(decl, "anonymous", dst)?,
+        }
+        self.finish_expr(mark, saved_line);
+        Ok(())
+    }
+
+    fn finish_expr(&mut self, mark: u32, saved_line: u32) {
+        self.free_to(mark);
+        self.line = saved_line;
+        self.leave();
+    }
+
+    fn load_int(&mut self, dst: Reg, i: i64) {
+        match i32::try_from(i) {
+            Ok(i) => {
+                self.emit(Instr::LoadInt { a: dst, i });
+            }
+            Err(_) => {
+                let k = self.f().constant(Constant::Int(i));
+                self.emit(Instr::LoadK { a: dst, k });
+            }
+        }
+    }
+
+    fn map_key(&mut self, key: &MapKey, dst: Reg) {
+        match key {
+            MapKey::Str(s) => {
+                let k = self.f().constant(Constant::Str(s.clone()));
+                self.emit(Instr::LoadK { a: dst, k });
+            }
+            MapKey::Int(i) => self.load_int(dst, *i),
+            MapKey::Bool(b) => {
+                self.emit(Instr::LoadBool { a: dst, b: *b });
+            }
+        }
+    }
+
+    fn interp(&mut self, parts: &[InterpPart], dst: Reg, e: &Expr) -> Result<(), CompileError> {
+        let base = self.mark();
+        for part in parts {
+            let r = self.alloc(e.span)?;
+            match part {
+                InterpPart::Lit(s) => {
+                    let k = self.f().constant(Constant::Str(s.clone()));
+                    self.emit(Instr::LoadK { a: r, k });
+                }
+                InterpPart::Expr(x) => {
+                    self.expr_to(x, r)?;
+                    self.set_line(x.span);
+                    self.emit(Instr::ToStr { a: r, b: r });
+                }
+            }
+        }
+        self.set_line(e.span);
+        match parts.len() {
+            0 => {
+                let k = self.f().constant(Constant::Str(String::new()));
+                self.emit(Instr::LoadK { a: dst, k });
+            }
+            1 => {
+                self.emit(Instr::Move {
+                    a: dst,
+                    b: base as Reg,
+                });
+            }
+            n => {
+                self.emit(Instr::Concat {
+                    a: dst,
+                    b: base as Reg,
+                    c: n as u8,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// R[dst] := R[b] op R[c].
+    pub(super) fn binop(&mut self, op: BinOp, a: Reg, b: Reg, c: Reg) {
+        let instr = match op {
+            BinOp::Add => Instr::Add { a, b, c },
+            BinOp::Sub => Instr::Sub { a, b, c },
+            BinOp::Mul => Instr::Mul { a, b, c },
+            BinOp::Div => Instr::Div { a, b, c },
+            BinOp::FloorDiv => Instr::IDiv { a, b, c },
+            BinOp::Mod => Instr::Mod { a, b, c },
+            BinOp::Eq => Instr::Eq { a, b, c },
+            BinOp::Ne => Instr::Ne { a, b, c },
+            BinOp::Lt => Instr::Lt { a, b, c },
+            BinOp::Le => Instr::Le { a, b, c },
+            BinOp::Gt => Instr::Gt { a, b, c },
+            BinOp::Ge => Instr::Ge { a, b, c },
+        };
+        self.emit(instr);
+    }
+
+    /// Compiles a condition; returns the jumps taken when it is false (to be patched
+    /// to the else branch or loop exit). Falls through when it is true.
+    pub(super) fn cond_false(&mut self, e: &Expr) -> Result<Vec<usize>, CompileError> {
+        self.enter(e.span)?;
+        let saved_line = self.set_line(e.span);
+        let mark = self.mark();
+        let jumps = match &e.kind {
+            ExprKind::Bool(true) => Vec::new(),
+            ExprKind::Binary(
+                op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne),
+                l,
+                r,
+            ) => {
+                let a = self.expr_any(l)?;
+                let b = self.expr_any(r)?;
+                self.set_line(e.span);
+                let instr = match op {
+                    BinOp::Lt => Instr::JmpNotLt { a, b, off: 0 },
+                    BinOp::Le => Instr::JmpNotLe { a, b, off: 0 },
+                    BinOp::Gt => Instr::JmpNotGt { a, b, off: 0 },
+                    BinOp::Ge => Instr::JmpNotGe { a, b, off: 0 },
+                    BinOp::Eq => Instr::JmpNotEq { a, b, off: 0 },
+                    _ => Instr::JmpEq { a, b, off: 0 },
+                };
+                vec![self.emit(instr)]
+            }
+            ExprKind::Logic(LogicOp::And, l, r) => {
+                let mut jumps = self.cond_false(l)?;
+                jumps.extend(self.cond_false(r)?);
+                jumps
+            }
+            ExprKind::Logic(LogicOp::Or, l, r) => {
+                let a = self.expr_any(l)?;
+                self.set_line(e.span);
+                let to_body = self.emit(Instr::JmpIfTrue { a, off: 0 });
+                self.free_to(mark);
+                let jumps = self.cond_false(r)?;
+                self.f().patch_here(to_body);
+                jumps
+            }
+            ExprKind::Unary(UnOp::Not, inner) => {
+                let a = self.expr_any(inner)?;
+                self.set_line(e.span);
+                vec![self.emit(Instr::JmpIfTrue { a, off: 0 })]
+            }
+            _ => {
+                let a = self.expr_any(e)?;
+                self.set_line(e.span);
+                vec![self.emit(Instr::JmpIfFalse { a, off: 0 })]
+            }
+        };
+        self.finish_expr(mark, saved_line);
+        Ok(jumps)
+    }
+}

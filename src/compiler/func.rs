@@ -1,0 +1,176 @@
+//! Per-function compile state: locals and their registers, scopes, captures,
+//! loops, the constant pool and the code being emitted.
+
+use crate::bytecode::{Capture, Constant, FnProto, Instr, Reg, TypeTag};
+use std::collections::HashMap;
+
+pub(super) struct Local {
+    pub name: String,
+    pub reg: Reg,
+    pub mutable: bool,
+    pub depth: u32,
+    /// A closure captures it: leaving its scope must close it.
+    pub captured: bool,
+}
+
+pub(super) struct Upval {
+    pub name: String,
+    pub capture: Capture,
+    pub mutable: bool,
+}
+
+pub(super) struct LoopCtx {
+    /// Jumps to patch to the loop's exit.
+    pub breaks: Vec<usize>,
+    /// Jumps to patch to the loop's continue point.
+    pub continues: Vec<usize>,
+    /// Scope depth outside the loop body; locals deeper than it die at `break`.
+    pub depth: u32,
+    /// try blocks open when the loop began (break/continue leave the inner ones).
+    pub tries: u32,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum ConstKey {
+    Int(i64),
+    Float(u64),
+    Str(String),
+}
+
+pub(super) struct FuncState {
+    pub proto: FnProto,
+    pub locals: Vec<Local>,
+    pub upvals: Vec<Upval>,
+    pub scope_depth: u32,
+    /// The first free register; everything below is a local or a live temporary.
+    pub next_reg: u32,
+    pub loops: Vec<LoopCtx>,
+    /// try blocks currently open in this function.
+    pub tries: u32,
+    pub is_script: bool,
+    /// The declared return type, checked at every return.
+    pub ret_type: Option<TypeTag>,
+    consts: HashMap<ConstKey, u32>,
+}
+
+/// Registers a window may use (operands are u8).
+pub(super) const MAX_REGS: u32 = 250;
+
+impl FuncState {
+    pub fn new(name: String, is_script: bool) -> FuncState {
+        FuncState {
+            proto: FnProto {
+                name,
+                ..FnProto::default()
+            },
+            locals: Vec::new(),
+            upvals: Vec::new(),
+            scope_depth: 0,
+            next_reg: 0,
+            loops: Vec::new(),
+            tries: 0,
+            is_script,
+            ret_type: None,
+            consts: HashMap::new(),
+        }
+    }
+
+    pub fn finish(mut self) -> FnProto {
+        self.proto.captures = self.upvals.iter().map(|u| u.capture).collect();
+        self.proto
+    }
+
+    pub fn emit(&mut self, instr: Instr, line: u32) -> usize {
+        self.proto.code.push(instr);
+        self.proto.lines.push(line);
+        self.proto.code.len() - 1
+    }
+
+    pub fn here(&self) -> usize {
+        self.proto.code.len()
+    }
+
+    /// Points the jump at `at` to `target`.
+    pub fn patch(&mut self, at: usize, target: usize) {
+        let rel = target as i64 - (at as i64 + 1);
+        let rel = rel as i32;
+        match &mut self.proto.code[at] {
+            Instr::Jmp { off }
+            | Instr::JmpIfFalse { off, .. }
+            | Instr::JmpIfTrue { off, .. }
+            | Instr::JmpLt { off, .. }
+            | Instr::JmpLe { off, .. }
+            | Instr::JmpNotLt { off, .. }
+            | Instr::JmpNotLe { off, .. }
+            | Instr::JmpNotGt { off, .. }
+            | Instr::JmpNotGe { off, .. }
+            | Instr::JmpNotEq { off, .. }
+            | Instr::JmpEq { off, .. }
+            | Instr::ForPrep { off, .. }
+            | Instr::ForLoop { off, .. }
+            | Instr::IterNext { off, .. }
+            | Instr::TryBegin { off, .. } => *off = rel,
+            other => unreachable!("patching a non-jump {other:?}"),
+        }
+    }
+
+    pub fn patch_here(&mut self, at: usize) {
+        let here = self.here();
+        self.patch(at, here);
+    }
+
+    /// Adds a constant (deduplicated) and returns its index.
+    pub fn constant(&mut self, c: Constant) -> u32 {
+        let key = match &c {
+            Constant::Int(i) => ConstKey::Int(*i),
+            Constant::Float(f) => ConstKey::Float(f.to_bits()),
+            Constant::Str(s) => ConstKey::Str(s.clone()),
+        };
+        if let Some(&k) = self.consts.get(&key) {
+            return k;
+        }
+        let k = self.proto.consts.len() as u32;
+        self.proto.consts.push(c);
+        self.consts.insert(key, k);
+        k
+    }
+
+    /// Allocates the next register; `None` when the window is full.
+    pub fn alloc(&mut self) -> Option<Reg> {
+        if self.next_reg >= MAX_REGS {
+            return None;
+        }
+        let r = self.next_reg as Reg;
+        self.next_reg += 1;
+        self.proto.num_regs = self.proto.num_regs.max(self.next_reg as u8);
+        Some(r)
+    }
+
+    /// The register of the innermost local named `name`.
+    pub fn resolve_local(&self, name: &str) -> Option<usize> {
+        self.locals.iter().rposition(|l| l.name == name)
+    }
+
+    pub fn resolve_upval(&self, name: &str) -> Option<usize> {
+        self.upvals.iter().position(|u| u.name == name)
+    }
+
+    pub fn add_upval(&mut self, name: &str, capture: Capture, mutable: bool) -> Option<u8> {
+        if let Some(i) = self
+            .upvals
+            .iter()
+            .position(|u| u.capture == capture && u.name == name)
+        {
+            return Some(i as u8);
+        }
+        if self.upvals.len() >= 255 {
+            return None;
+        }
+        self.upvals.push(Upval {
+            name: name.to_string(),
+            capture,
+            mutable,
+        });
+        Some((self.upvals.len() - 1) as u8)
+    }
+}

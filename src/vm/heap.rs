@@ -1,0 +1,256 @@
+//! The heap: a table of objects addressed by [`ObjRef`] index, with a free list,
+//! and a mark-sweep collector paced by allocation volume (like Lua's pause).
+//!
+//! The VM collects only at safe points between instructions, after it has stored
+//! the allocating instruction's result; the roots it passes are every register of
+//! the live windows, the globals, the constants and the open captured variables.
+
+use super::object::{Closure, ListObj, MapObj, Obj, StrObj, Upval};
+use super::value::{ObjRef, Value};
+use std::rc::Rc;
+
+/// Collect when the heap has grown to this multiple of what survived the last
+/// collection (Lua's default pause is 200%).
+const PAUSE: usize = 2;
+const MIN_THRESHOLD: usize = 1 << 20;
+
+pub struct Heap {
+    objs: Vec<Obj>,
+    marks: Vec<bool>,
+    free: Vec<u32>,
+    gray: Vec<ObjRef>,
+    /// Approximate bytes in use by live (or not yet collected) objects.
+    bytes: usize,
+    threshold: usize,
+    /// Collect at every safe point that allocated (GC stress testing).
+    pub stress: bool,
+    /// Set by allocation; cleared by a collection.
+    allocated: bool,
+}
+
+impl Default for Heap {
+    fn default() -> Heap {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    pub fn new() -> Heap {
+        Heap {
+            objs: Vec::new(),
+            marks: Vec::new(),
+            free: Vec::new(),
+            gray: Vec::new(),
+            bytes: 0,
+            threshold: MIN_THRESHOLD,
+            stress: std::env::var_os("VELA_GC_STRESS").is_some_and(|v| v != "0"),
+            allocated: false,
+        }
+    }
+
+    fn alloc(&mut self, obj: Obj) -> ObjRef {
+        self.bytes += obj.size();
+        self.allocated = true;
+        match self.free.pop() {
+            Some(i) => {
+                self.objs[i as usize] = obj;
+                ObjRef(i)
+            }
+            None => {
+                self.objs.push(obj);
+                self.marks.push(false);
+                ObjRef((self.objs.len() - 1) as u32)
+            }
+        }
+    }
+
+    /// Notes that an object grew by `n` bytes (a list push, a map insert).
+    pub fn grew(&mut self, n: usize) {
+        self.bytes += n;
+        self.allocated = true;
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a collection is due at this safe point.
+    #[inline]
+    pub fn should_collect(&self) -> bool {
+        self.bytes > self.threshold || (self.stress && self.allocated)
+    }
+
+    pub fn alloc_str(&mut self, text: impl Into<Rc<str>>) -> Value {
+        Value::Str(self.alloc(Obj::Str(StrObj::new(text.into()))))
+    }
+
+    pub fn alloc_list(&mut self, items: Vec<Value>) -> Value {
+        Value::List(self.alloc(Obj::List(ListObj { items, version: 0 })))
+    }
+
+    pub fn alloc_map(&mut self, map: MapObj) -> Value {
+        Value::Map(self.alloc(Obj::Map(map)))
+    }
+
+    pub fn alloc_closure(&mut self, c: Closure) -> ObjRef {
+        self.alloc(Obj::Closure(c))
+    }
+
+    pub fn alloc_upval(&mut self, u: Upval) -> ObjRef {
+        self.alloc(Obj::Upval(u))
+    }
+
+    #[inline]
+    pub fn get(&self, r: ObjRef) -> &Obj {
+        &self.objs[r.index()]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
+        &mut self.objs[r.index()]
+    }
+
+    /// The string behind a `Value::Str` handle ("" if the handle is stale, which a
+    /// correct VM never produces).
+    #[inline]
+    pub fn str(&self, r: ObjRef) -> &StrObj {
+        match self.get(r) {
+            Obj::Str(s) => s,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn list(&self, r: ObjRef) -> &ListObj {
+        match self.get(r) {
+            Obj::List(l) => l,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn list_mut(&mut self, r: ObjRef) -> &mut ListObj {
+        match self.get_mut(r) {
+            Obj::List(l) => l,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn map(&self, r: ObjRef) -> &MapObj {
+        match self.get(r) {
+            Obj::Map(m) => m,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn map_mut(&mut self, r: ObjRef) -> &mut MapObj {
+        match self.get_mut(r) {
+            Obj::Map(m) => m,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn closure(&self, r: ObjRef) -> &Closure {
+        match self.get(r) {
+            Obj::Closure(c) => c,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn upval(&self, r: ObjRef) -> Upval {
+        match self.get(r) {
+            Obj::Upval(u) => *u,
+            _ => unreachable_obj(),
+        }
+    }
+
+    #[inline]
+    pub fn set_upval(&mut self, r: ObjRef, u: Upval) {
+        if let Obj::Upval(slot) = self.get_mut(r) {
+            *slot = u;
+        }
+    }
+
+    /// Number of live objects (for tests and statistics).
+    pub fn live_objects(&self) -> usize {
+        self.objs.len() - self.free.len()
+    }
+
+    // ---- collection ----
+
+    /// Marks a root value.
+    pub fn mark_value(&mut self, v: Value) {
+        if let Some(r) = v.obj() {
+            self.mark_ref(r);
+        }
+    }
+
+    pub fn mark_ref(&mut self, r: ObjRef) {
+        let i = r.index();
+        if i < self.marks.len() && !self.marks[i] {
+            self.marks[i] = true;
+            self.gray.push(r);
+        }
+    }
+
+    /// Traces from the marked roots (iteratively, with a gray stack), then frees
+    /// everything unmarked.
+    pub fn collect(&mut self) {
+        let Heap {
+            objs, marks, gray, ..
+        } = self;
+        let mut mark = |r: ObjRef, gray: &mut Vec<ObjRef>| {
+            let i = r.index();
+            if i < marks.len() && !marks[i] {
+                marks[i] = true;
+                gray.push(r);
+            }
+        };
+        while let Some(r) = gray.pop() {
+            match &objs[r.index()] {
+                Obj::List(l) => l.items.iter().for_each(|v| {
+                    if let Some(c) = v.obj() {
+                        mark(c, gray)
+                    }
+                }),
+                Obj::Map(m) => m.entries.values().for_each(|v| {
+                    if let Some(c) = v.obj() {
+                        mark(c, gray)
+                    }
+                }),
+                Obj::Closure(c) => c.upvals.iter().for_each(|&u| mark(u, gray)),
+                Obj::Upval(Upval::Closed(v)) => {
+                    if let Some(c) = v.obj() {
+                        mark(c, gray)
+                    }
+                }
+                Obj::Upval(Upval::Open(_)) | Obj::Str(_) | Obj::Free => {}
+            }
+        }
+        let mut live = 0;
+        for (i, obj) in self.objs.iter_mut().enumerate() {
+            if self.marks[i] {
+                self.marks[i] = false;
+                live += obj.size();
+            } else if !matches!(obj, Obj::Free) {
+                *obj = Obj::Free;
+                self.free.push(i as u32);
+            }
+        }
+        self.bytes = live;
+        self.threshold = (live * PAUSE).max(MIN_THRESHOLD);
+        self.allocated = false;
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unreachable_obj() -> ! {
+    // A handle of the wrong kind means the VM lost track of an object: a bug in
+    // the VM, not something a program can cause.
+    panic!("vela internal error: heap handle refers to an object of another kind")
+}

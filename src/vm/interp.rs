@@ -1,0 +1,663 @@
+//! The interpreter loop: `loop { match }` over the current frame's code.
+//!
+//! Calls never recurse on the host stack: a call pushes a [`Frame`] whose window
+//! starts right after the callee register (the arguments are already there), and a
+//! return pops it and writes the result over the callee register.
+
+use super::object::{Closure, Key, Obj, Upval};
+use super::ops;
+use super::value::Value;
+use super::{builtins, Frame, Handler, Raise, RtProto, Vm, MAX_FRAMES, MAX_REGISTERS};
+use crate::bytecode::{Capture, Instr};
+use std::rc::Rc;
+
+impl Vm {
+    /// Calls the value in absolute register `f` with the `nargs` registers after it
+    /// as arguments. A native runs at once and its result is returned; a closure gets
+    /// a new frame (and `None` is returned: the loop continues in it).
+    pub(crate) fn enter(&mut self, f: usize, nargs: usize) -> Result<Option<Value>, Raise> {
+        match self.regs[f] {
+            Value::Func(c) => {
+                let pid = self.heap.closure(c).proto;
+                let proto = &self.protos[pid as usize];
+                if proto.arity as usize != nargs {
+                    return Err(arity_error(&proto.name, proto.arity as usize, nargs));
+                }
+                if self.frames.len() >= MAX_FRAMES {
+                    return Err("stack overflow".into());
+                }
+                let base = f + 1;
+                let need = base + proto.window();
+                if need > self.regs.len() {
+                    if need > MAX_REGISTERS {
+                        return Err("stack overflow".into());
+                    }
+                    let new_len = (need * 2).clamp(256, MAX_REGISTERS);
+                    self.regs.resize(new_len, Value::Nil);
+                }
+                self.frames.push(Frame {
+                    closure: c,
+                    proto: pid,
+                    pc: 0,
+                    base,
+                    sp: 0,
+                });
+                Ok(None)
+            }
+            Value::Native(i) => {
+                let b = builtins::BUILTINS
+                    .get(i as usize)
+                    .ok_or_else(|| Raise::from("invalid built-in"))?;
+                if nargs < b.min_args as usize || b.max_args.is_some_and(|m| nargs > m as usize) {
+                    return Err(builtin_arity_error(b, nargs));
+                }
+                let v = (b.func)(self, f + 1, nargs)?;
+                self.regs[f] = v;
+                Ok(Some(v))
+            }
+            other => Err(format!("cannot call {}", other.type_name()).into()),
+        }
+    }
+
+    /// Runs frames until the entry frame returns.
+    pub(crate) fn run(&mut self) -> Result<Value, Raise> {
+        let Some(&frame) = self.frames.last() else {
+            return Ok(Value::Nil);
+        };
+        let mut proto: Rc<RtProto> = self.protos[frame.proto as usize].clone();
+        let mut closure = frame.closure;
+        let mut pc = frame.pc;
+        let mut base = frame.base;
+        let mut sp = frame.sp;
+
+        // Saves the running frame's position (before a call, an error or a GC).
+        macro_rules! save {
+            () => {
+                if let Some(f) = self.frames.last_mut() {
+                    f.pc = pc;
+                    f.sp = sp;
+                }
+            };
+        }
+        macro_rules! throw {
+            ($e:expr) => {{
+                save!();
+                return Err(Raise::from($e));
+            }};
+        }
+        macro_rules! reg {
+            ($r:expr) => {
+                self.regs[base + $r as usize]
+            };
+        }
+        macro_rules! try_op {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        save!();
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        // A safe point after an allocating instruction stored its result.
+        macro_rules! gc_point {
+            () => {
+                if self.heap.should_collect() {
+                    save!();
+                    self.collect_garbage(base + proto.window());
+                }
+            };
+        }
+        macro_rules! jump {
+            ($off:expr) => {
+                pc = (pc as isize + $off as isize) as usize
+            };
+        }
+        macro_rules! arith {
+            ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
+                let (x, y) = (reg!($b), reg!($c));
+                reg!($a) = match (x, y) {
+                    (Value::Int(x), Value::Int(y)) => match x.$int(y) {
+                        Some(v) => Value::Int(v),
+                        None => throw!("integer overflow"),
+                    },
+                    (Value::Float(x), Value::Float(y)) => Value::Float(x $float y),
+                    _ => {
+                        let v = try_op!(ops::arith(self, $op, x, y));
+                        reg!($a) = v;
+                        gc_point!();
+                        continue;
+                    }
+                };
+            }};
+        }
+        macro_rules! compare {
+            ($b:expr, $c:expr, $op:expr, $cmp:tt) => {{
+                match (reg!($b), reg!($c)) {
+                    (Value::Int(x), Value::Int(y)) => x $cmp y,
+                    (Value::Float(x), Value::Float(y)) => x $cmp y,
+                    (x, y) => try_op!(ops::compare(self, $op, x, y)),
+                }
+            }};
+        }
+        macro_rules! bool_of {
+            ($r:expr) => {
+                match reg!($r) {
+                    Value::Bool(b) => b,
+                    other => throw!(format!("expected Bool, got {}", other.type_name())),
+                }
+            };
+        }
+
+        loop {
+            let instr = proto.code[pc];
+            pc += 1;
+            match instr {
+                Instr::Move { a, b } => reg!(a) = reg!(b),
+                Instr::LoadNil { a } => reg!(a) = Value::Nil,
+                Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
+                Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
+                Instr::LoadK { a, k } => reg!(a) = proto.consts[k as usize],
+                Instr::GetGlobal { a, g } => match self.globals[g as usize] {
+                    Some(v) => reg!(a) = v,
+                    None => throw!(format!(
+                        "undefined variable '{}'",
+                        self.global_names
+                            .get_index(g as usize)
+                            .map_or("?", |s| s.as_str())
+                    )),
+                },
+                Instr::SetGlobal { a, g } => self.globals[g as usize] = Some(reg!(a)),
+                Instr::GetUpval { a, u } => {
+                    let r = self.heap.closure(closure).upvals[u as usize];
+                    reg!(a) = match self.heap.upval(r) {
+                        Upval::Open(i) => self.regs[i],
+                        Upval::Closed(v) => v,
+                    };
+                }
+                Instr::SetUpval { a, u } => {
+                    let r = self.heap.closure(closure).upvals[u as usize];
+                    let v = reg!(a);
+                    match self.heap.upval(r) {
+                        Upval::Open(i) => self.regs[i] = v,
+                        Upval::Closed(_) => self.heap.set_upval(r, Upval::Closed(v)),
+                    }
+                }
+                Instr::Close { a } => self.close_upvals(base + a as usize),
+                Instr::Closure { a, f } => {
+                    let pid = proto.children[f as usize];
+                    let child = self.protos[pid as usize].clone();
+                    let mut upvals = Vec::with_capacity(child.captures.len());
+                    for cap in &child.captures {
+                        upvals.push(match *cap {
+                            Capture::Local(r) => self.capture_register(base + r as usize),
+                            Capture::Upvalue(i) => self.heap.closure(closure).upvals[i as usize],
+                        });
+                    }
+                    let c = self.heap.alloc_closure(Closure {
+                        proto: pid,
+                        upvals: upvals.into_boxed_slice(),
+                    });
+                    reg!(a) = Value::Func(c);
+                    gc_point!();
+                }
+
+                Instr::Add { a, b, c } => arith!(a, b, c, ops::Arith::Add, checked_add, +),
+                Instr::Sub { a, b, c } => arith!(a, b, c, ops::Arith::Sub, checked_sub, -),
+                Instr::Mul { a, b, c } => arith!(a, b, c, ops::Arith::Mul, checked_mul, *),
+                Instr::Div { a, b, c } => {
+                    let v = try_op!(ops::arith(self, ops::Arith::Div, reg!(b), reg!(c)));
+                    reg!(a) = v;
+                }
+                Instr::IDiv { a, b, c } => {
+                    let v = try_op!(ops::arith(self, ops::Arith::IDiv, reg!(b), reg!(c)));
+                    reg!(a) = v;
+                }
+                Instr::Mod { a, b, c } => {
+                    let v = match (reg!(b), reg!(c)) {
+                        (Value::Int(x), Value::Int(y)) if y > 0 => Value::Int(x.rem_euclid(y)),
+                        (x, y) => try_op!(ops::arith(self, ops::Arith::Mod, x, y)),
+                    };
+                    reg!(a) = v;
+                }
+                Instr::AddI { a, b, i } => {
+                    reg!(a) = match reg!(b) {
+                        Value::Int(x) => match x.checked_add(i as i64) {
+                            Some(v) => Value::Int(v),
+                            None => throw!("integer overflow"),
+                        },
+                        Value::Float(x) => Value::Float(x + i as f64),
+                        x => try_op!(ops::arith(
+                            self,
+                            if i < 0 && i != i32::MIN {
+                                ops::Arith::Sub
+                            } else {
+                                ops::Arith::Add
+                            },
+                            x,
+                            Value::Int(if i < 0 && i != i32::MIN {
+                                -(i as i64)
+                            } else {
+                                i as i64
+                            })
+                        )),
+                    };
+                }
+                Instr::Neg { a, b } => {
+                    reg!(a) = match reg!(b) {
+                        Value::Int(x) => match x.checked_neg() {
+                            Some(v) => Value::Int(v),
+                            None => throw!("integer overflow"),
+                        },
+                        Value::Float(x) => Value::Float(-x),
+                        other => throw!(format!("cannot negate {}", other.type_name())),
+                    };
+                }
+                Instr::Not { a, b } => reg!(a) = Value::Bool(!bool_of!(b)),
+                Instr::Eq { a, b, c } => {
+                    reg!(a) = Value::Bool(ops::equal(&self.heap, reg!(b), reg!(c)))
+                }
+                Instr::Ne { a, b, c } => {
+                    reg!(a) = Value::Bool(!ops::equal(&self.heap, reg!(b), reg!(c)))
+                }
+                Instr::Lt { a, b, c } => reg!(a) = Value::Bool(compare!(b, c, ops::Cmp::Lt, <)),
+                Instr::Le { a, b, c } => reg!(a) = Value::Bool(compare!(b, c, ops::Cmp::Le, <=)),
+                Instr::Gt { a, b, c } => reg!(a) = Value::Bool(compare!(b, c, ops::Cmp::Gt, >)),
+                Instr::Ge { a, b, c } => reg!(a) = Value::Bool(compare!(b, c, ops::Cmp::Ge, >=)),
+
+                Instr::JmpLt { a, b, off } => {
+                    if compare!(a, b, ops::Cmp::Lt, <) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpLe { a, b, off } => {
+                    if compare!(a, b, ops::Cmp::Le, <=) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotLt { a, b, off } => {
+                    if !compare!(a, b, ops::Cmp::Lt, <) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotLe { a, b, off } => {
+                    if !compare!(a, b, ops::Cmp::Le, <=) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotGt { a, b, off } => {
+                    if !compare!(a, b, ops::Cmp::Gt, >) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotGe { a, b, off } => {
+                    if !compare!(a, b, ops::Cmp::Ge, >=) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotEq { a, b, off } => {
+                    let eq = match (reg!(a), reg!(b)) {
+                        (Value::Int(x), Value::Int(y)) => x == y,
+                        (x, y) => ops::equal(&self.heap, x, y),
+                    };
+                    if !eq {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpEq { a, b, off } => {
+                    let eq = match (reg!(a), reg!(b)) {
+                        (Value::Int(x), Value::Int(y)) => x == y,
+                        (x, y) => ops::equal(&self.heap, x, y),
+                    };
+                    if eq {
+                        jump!(off);
+                    }
+                }
+                Instr::Jmp { off } => jump!(off),
+                Instr::JmpIfFalse { a, off } => {
+                    if !bool_of!(a) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpIfTrue { a, off } => {
+                    if bool_of!(a) {
+                        jump!(off);
+                    }
+                }
+                Instr::CheckBool { a } => {
+                    bool_of!(a);
+                }
+                Instr::CheckType { a, t, k } => {
+                    let v = reg!(a);
+                    if !ops::has_type(v, t) {
+                        let what = match proto.consts[k as usize] {
+                            Value::Str(r) => self.heap.str(r).text.to_string(),
+                            _ => "value".to_string(),
+                        };
+                        throw!(format!(
+                            "{what} expects {}, got {}",
+                            t.name(),
+                            v.type_name()
+                        ));
+                    }
+                }
+
+                Instr::Call { a, b } => {
+                    save!();
+                    let f = base + a as usize;
+                    match self.enter(f, b as usize) {
+                        Ok(None) => {
+                            let fr = *self.frames.last().expect("enter pushed a frame");
+                            proto = self.protos[fr.proto as usize].clone();
+                            closure = fr.closure;
+                            pc = 0;
+                            base = fr.base;
+                            sp = 0;
+                        }
+                        Ok(Some(_)) => gc_point!(),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Instr::Return { a } => {
+                    let v = reg!(a);
+                    if let Some(fr) = self.do_return(base, v) {
+                        proto = self.protos[fr.proto as usize].clone();
+                        closure = fr.closure;
+                        pc = fr.pc;
+                        base = fr.base;
+                        sp = fr.sp;
+                    } else {
+                        return Ok(v);
+                    }
+                }
+                Instr::Return0 => {
+                    if let Some(fr) = self.do_return(base, Value::Nil) {
+                        proto = self.protos[fr.proto as usize].clone();
+                        closure = fr.closure;
+                        pc = fr.pc;
+                        base = fr.base;
+                        sp = fr.sp;
+                    } else {
+                        return Ok(Value::Nil);
+                    }
+                }
+
+                Instr::ForPrep { a, inclusive, off } => {
+                    let (start, end) = match (reg!(a), reg!(a + 1)) {
+                        (Value::Int(s), Value::Int(e)) => (s, e),
+                        (Value::Int(_), other) | (other, _) => throw!(format!(
+                            "range bounds must be Int, got {}",
+                            other.type_name()
+                        )),
+                    };
+                    let empty = if inclusive { start > end } else { start >= end };
+                    if empty {
+                        jump!(off);
+                    } else {
+                        reg!(a + 2) = Value::Int(start);
+                    }
+                }
+                Instr::ForLoop { a, inclusive, off } => {
+                    if let (Value::Int(i), Value::Int(end)) = (reg!(a), reg!(a + 1)) {
+                        let more = if inclusive { i < end } else { i + 1 < end };
+                        if more {
+                            reg!(a) = Value::Int(i + 1);
+                            reg!(a + 2) = Value::Int(i + 1);
+                            jump!(off);
+                        }
+                    }
+                }
+                Instr::IterPrep { a } => {
+                    let version = match reg!(a) {
+                        Value::List(r) => self.heap.list(r).version,
+                        Value::Map(r) => self.heap.map(r).version,
+                        Value::Str(_) => 0,
+                        other => throw!(format!("cannot iterate over {}", other.type_name())),
+                    };
+                    reg!(a + 1) = Value::Int(0);
+                    reg!(a + 2) = Value::Int(version as i64);
+                }
+                Instr::IterNext { a, off } => {
+                    let Value::Int(pos) = reg!(a + 1) else {
+                        throw!("corrupt iterator");
+                    };
+                    let Value::Int(version) = reg!(a + 2) else {
+                        throw!("corrupt iterator");
+                    };
+                    let pos = pos as usize;
+                    match reg!(a) {
+                        Value::List(r) => {
+                            let l = self.heap.list(r);
+                            if l.version as i64 != version {
+                                throw!("list changed during iteration");
+                            }
+                            match l.items.get(pos) {
+                                Some(&v) => {
+                                    reg!(a + 3) = v;
+                                    reg!(a + 1) = Value::Int(pos as i64 + 1);
+                                }
+                                None => jump!(off),
+                            }
+                        }
+                        Value::Map(r) => {
+                            let m = self.heap.map(r);
+                            if m.version as i64 != version {
+                                throw!("map changed during iteration");
+                            }
+                            match m.entries.get_index(pos) {
+                                Some((k, _)) => {
+                                    let k = k.clone();
+                                    let v = self.key_value(&k);
+                                    reg!(a + 3) = v;
+                                    reg!(a + 1) = Value::Int(pos as i64 + 1);
+                                    gc_point!();
+                                }
+                                None => jump!(off),
+                            }
+                        }
+                        Value::Str(r) => {
+                            let s = &self.heap.str(r).text;
+                            match s.get(pos..).and_then(|t| t.chars().next()) {
+                                Some(ch) => {
+                                    let v = self.char_value(ch);
+                                    reg!(a + 3) = v;
+                                    reg!(a + 1) = Value::Int((pos + ch.len_utf8()) as i64);
+                                    gc_point!();
+                                }
+                                None => jump!(off),
+                            }
+                        }
+                        _ => throw!("corrupt iterator"),
+                    }
+                }
+
+                Instr::NewList { a, b, c } => {
+                    let start = base + b as usize;
+                    let items = self.regs[start..start + c as usize].to_vec();
+                    reg!(a) = self.heap.alloc_list(items);
+                    gc_point!();
+                }
+                Instr::AppendList { a, b, c } => {
+                    let start = base + b as usize;
+                    if let Value::List(r) = reg!(a) {
+                        let items: Vec<Value> = self.regs[start..start + c as usize].to_vec();
+                        let l = self.heap.list_mut(r);
+                        l.items.extend_from_slice(&items);
+                        l.version = l.version.wrapping_add(1);
+                        self.heap.grew(items.len() * 16);
+                        gc_point!();
+                    }
+                }
+                Instr::NewMap { a, b, c } => {
+                    let v = try_op!(ops::new_map(self, base + b as usize, c as usize));
+                    reg!(a) = v;
+                    gc_point!();
+                }
+                Instr::GetIndex { a, b, c } => {
+                    let v = match (reg!(b), reg!(c)) {
+                        (Value::List(r), Value::Int(i)) => {
+                            let items = &self.heap.list(r).items;
+                            match items.get(i as usize) {
+                                Some(&v) if i >= 0 => v,
+                                _ => throw!(format!(
+                                    "index {i} out of range for length {}",
+                                    items.len()
+                                )),
+                            }
+                        }
+                        (x, y) => try_op!(ops::get_index(self, x, y)),
+                    };
+                    reg!(a) = v;
+                    gc_point!();
+                }
+                Instr::SetIndex { a, b, c } => {
+                    let (obj, key, v) = (reg!(a), reg!(b), reg!(c));
+                    match (obj, key) {
+                        (Value::List(r), Value::Int(i)) => {
+                            let items = &mut self.heap.list_mut(r).items;
+                            let len = items.len();
+                            match items.get_mut(i as usize) {
+                                Some(slot) if i >= 0 => *slot = v,
+                                _ => throw!(format!("index {i} out of range for length {len}")),
+                            }
+                        }
+                        _ => {
+                            try_op!(ops::set_index(self, obj, key, v));
+                            gc_point!();
+                        }
+                    }
+                }
+                Instr::GetField { a, b, k } => {
+                    let key = proto.consts[k as usize];
+                    let v = try_op!(ops::get_index(self, reg!(b), key));
+                    reg!(a) = v;
+                }
+                Instr::SetField { a, k, c } => {
+                    let key = proto.consts[k as usize];
+                    try_op!(ops::set_index(self, reg!(a), key, reg!(c)));
+                    gc_point!();
+                }
+
+                Instr::ToStr { a, b } => {
+                    let v = reg!(b);
+                    if !matches!(v, Value::Str(_)) {
+                        let s = self.display(v);
+                        reg!(a) = self.heap.alloc_str(s);
+                        gc_point!();
+                    } else {
+                        reg!(a) = v;
+                    }
+                }
+                Instr::Concat { a, b, c } => {
+                    let mut s = String::new();
+                    for i in 0..c as usize {
+                        match reg!(b as usize + i) {
+                            Value::Str(r) => s.push_str(&self.heap.str(r).text),
+                            other => {
+                                let t = self.display(other);
+                                s.push_str(&t);
+                            }
+                        }
+                    }
+                    reg!(a) = self.heap.alloc_str(s);
+                    gc_point!();
+                }
+
+                Instr::Push { a } => {
+                    let top = base + proto.num_regs as usize + sp;
+                    self.regs[top] = reg!(a);
+                    sp += 1;
+                }
+                Instr::Pop { a } => {
+                    sp -= 1;
+                    let top = base + proto.num_regs as usize + sp;
+                    reg!(a) = self.regs[top];
+                }
+
+                Instr::TryBegin { a, off } => {
+                    self.handlers.push(Handler {
+                        depth: self.frames.len(),
+                        pc: (pc as isize + off as isize) as usize,
+                        reg: base + a as usize,
+                    });
+                }
+                Instr::TryEnd => {
+                    self.handlers.pop();
+                }
+            }
+        }
+    }
+
+    /// Pops the current frame, handing `v` to the caller. Returns the caller's frame,
+    /// or `None` when the entry frame returned.
+    fn do_return(&mut self, base: usize, v: Value) -> Option<Frame> {
+        if self
+            .open_upvals
+            .last()
+            .is_some_and(|&(idx, _)| idx >= base)
+        {
+            self.close_upvals(base);
+        }
+        let depth = self.frames.len();
+        while self.handlers.last().is_some_and(|h| h.depth >= depth) {
+            self.handlers.pop();
+        }
+        self.frames.pop();
+        self.regs[base - 1] = v;
+        self.frames.last().copied()
+    }
+
+    /// The value of a map key (a String key becomes a string value sharing its text).
+    pub(crate) fn key_value(&mut self, k: &Key) -> Value {
+        match k {
+            Key::Int(i) => Value::Int(*i),
+            Key::Bool(b) => Value::Bool(*b),
+            Key::Str(s) => {
+                if s.len() == 1 && s.is_ascii() {
+                    self.ascii[s.as_bytes()[0] as usize]
+                } else {
+                    self.heap.alloc_str(s.clone())
+                }
+            }
+        }
+    }
+
+    /// A one-character string.
+    pub(crate) fn char_value(&mut self, ch: char) -> Value {
+        if ch.is_ascii() {
+            self.ascii[ch as usize]
+        } else {
+            self.heap.alloc_str(ch.to_string())
+        }
+    }
+
+    /// Whether `v` is a heap object the VM still holds (used by tests).
+    pub fn is_live(&self, v: Value) -> bool {
+        v.obj().is_some_and(|r| !matches!(self.heap.get(r), Obj::Free))
+    }
+}
+
+#[cold]
+pub(crate) fn arity_error(name: &str, want: usize, got: usize) -> Raise {
+    let s = if want == 1 { "" } else { "s" };
+    Raise::Error(format!("{name} expects {want} argument{s}, got {got}"))
+}
+
+#[cold]
+fn builtin_arity_error(b: &builtins::Builtin, got: usize) -> Raise {
+    match b.max_args {
+        Some(max) if max == b.min_args => arity_error(b.name, max as usize, got),
+        Some(max) => Raise::Error(format!(
+            "{} expects {} to {} arguments, got {got}",
+            b.name, b.min_args, max
+        )),
+        None => Raise::Error(format!(
+            "{} expects at least {} argument{}, got {got}",
+            b.name,
+            b.min_args,
+            if b.min_args == 1 { "" } else { "s" }
+        )),
+    }
+}

@@ -1,0 +1,435 @@
+//! The virtual machine: one register file shared by every call frame (each frame is
+//! a window over it), globals addressed by slot, a garbage-collected heap, and the
+//! built-in functions. It runs bytecode [`Program`]s and knows no source text.
+
+pub mod builtins;
+mod error;
+pub mod format;
+pub mod heap;
+mod interp;
+pub mod object;
+mod ops;
+pub mod value;
+
+pub use error::{Raise, RuntimeError, TraceFrame, VmError};
+pub use value::{ObjRef, Value};
+
+use crate::bytecode::{Capture, Constant, FnProto, Instr, Program};
+use heap::Heap;
+use indexmap::IndexSet;
+use object::{Closure, Obj, Upval};
+use std::io::Write;
+use std::rc::Rc;
+
+/// Deepest call nesting before `stack overflow`.
+pub const MAX_FRAMES: usize = 220_000;
+/// Most registers the shared register file may hold (16 bytes each).
+pub const MAX_REGISTERS: usize = 8_000_000;
+
+/// A function prototype as loaded into this VM: constants turned into values,
+/// global operands relocated to this VM's slots, nested prototypes by VM index.
+pub struct RtProto {
+    pub name: String,
+    pub chunk: Rc<str>,
+    pub arity: u8,
+    pub num_regs: u8,
+    pub max_stack: u8,
+    pub code: Vec<Instr>,
+    pub consts: Vec<Value>,
+    pub children: Vec<u32>,
+    pub captures: Vec<Capture>,
+    pub lines: Vec<u32>,
+}
+
+impl RtProto {
+    /// Registers a frame of this function needs above its base.
+    pub fn window(&self) -> usize {
+        self.num_regs as usize + self.max_stack as usize
+    }
+}
+
+/// A call frame: which closure runs, where its window starts, and where it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame {
+    pub closure: ObjRef,
+    pub proto: u32,
+    /// The next instruction to run.
+    pub pc: usize,
+    /// Absolute index of the window's register 0.
+    pub base: usize,
+    /// Depth of the virtual stack (PUSH/POP).
+    pub sp: usize,
+}
+
+/// An active `try` block.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Handler {
+    /// `frames.len()` when the try began.
+    pub depth: usize,
+    /// Where the catch block starts.
+    pub pc: usize,
+    /// Absolute register that receives the error map.
+    pub reg: usize,
+}
+
+pub struct Vm {
+    pub(crate) regs: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) handlers: Vec<Handler>,
+    pub(crate) globals: Vec<Option<Value>>,
+    pub(crate) global_names: IndexSet<String>,
+    pub(crate) protos: Vec<Rc<RtProto>>,
+    pub heap: Heap,
+    /// Captured variables still living in registers, sorted by register index.
+    pub(crate) open_upvals: Vec<(usize, ObjRef)>,
+    /// One-character strings for ASCII, shared by indexing and iteration.
+    pub(crate) ascii: Vec<Value>,
+    pub(crate) out: Box<dyn Write>,
+    pub(crate) script_args: Vec<String>,
+    pub(crate) start: std::time::Instant,
+}
+
+impl Default for Vm {
+    fn default() -> Vm {
+        Vm::new()
+    }
+}
+
+impl Vm {
+    /// A VM with the built-ins defined, printing to stdout.
+    pub fn new() -> Vm {
+        Vm::with_output(Box::new(std::io::BufWriter::new(std::io::stdout())))
+    }
+
+    pub fn with_output(out: Box<dyn Write>) -> Vm {
+        let mut vm = Vm {
+            regs: vec![Value::Nil; 256],
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            globals: Vec::new(),
+            global_names: IndexSet::new(),
+            protos: Vec::new(),
+            heap: Heap::new(),
+            open_upvals: Vec::new(),
+            ascii: Vec::new(),
+            out,
+            script_args: Vec::new(),
+            start: std::time::Instant::now(),
+        };
+        for (i, b) in builtins::BUILTINS.iter().enumerate() {
+            let slot = vm.global_slot(b.name);
+            vm.globals[slot as usize] = Some(Value::Native(i as u32));
+        }
+        vm.ascii = (0u8..128)
+            .map(|b| vm.heap.alloc_str((b as char).to_string()))
+            .collect();
+        vm
+    }
+
+    /// Sets what `args()` returns.
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.script_args = args;
+    }
+
+    /// Replaces where `print` writes.
+    pub fn set_output(&mut self, out: Box<dyn Write>) {
+        self.out = out;
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
+    /// The names of the globals in slot order (built-ins first).
+    pub fn global_names(&self) -> impl Iterator<Item = &str> {
+        self.global_names.iter().map(String::as_str)
+    }
+
+    /// The slot of a global, creating it (undefined) when new.
+    pub fn global_slot(&mut self, name: &str) -> u32 {
+        let (i, new) = self.global_names.insert_full(name.to_string());
+        if new {
+            self.globals.push(None);
+        }
+        i as u32
+    }
+
+    pub fn get_global(&self, name: &str) -> Option<Value> {
+        let i = self.global_names.get_index_of(name)?;
+        self.globals[i]
+    }
+
+    pub fn set_global(&mut self, name: &str, v: Value) {
+        let slot = self.global_slot(name);
+        self.globals[slot as usize] = Some(v);
+    }
+
+    /// Loads a program: links its globals to this VM's slots, turns constants into
+    /// values and returns its main function as a closure value.
+    pub fn load(&mut self, program: &Program) -> Value {
+        let map: Vec<u32> = program
+            .globals
+            .iter()
+            .map(|n| self.global_slot(n))
+            .collect();
+        let chunk: Rc<str> = program.chunk.as_str().into();
+        let id = self.load_proto(&program.main, &map, &chunk);
+        Value::Func(self.heap.alloc_closure(Closure {
+            proto: id,
+            upvals: Box::new([]),
+        }))
+    }
+
+    fn load_proto(&mut self, p: &FnProto, map: &[u32], chunk: &Rc<str>) -> u32 {
+        let children = p
+            .protos
+            .iter()
+            .map(|c| self.load_proto(c, map, chunk))
+            .collect();
+        let code = p
+            .code
+            .iter()
+            .map(|ins| match *ins {
+                Instr::GetGlobal { a, g } => Instr::GetGlobal {
+                    a,
+                    g: map.get(g as usize).copied().unwrap_or(g),
+                },
+                Instr::SetGlobal { a, g } => Instr::SetGlobal {
+                    a,
+                    g: map.get(g as usize).copied().unwrap_or(g),
+                },
+                other => other,
+            })
+            .collect();
+        let consts = p
+            .consts
+            .iter()
+            .map(|c| match c {
+                Constant::Int(i) => Value::Int(*i),
+                Constant::Float(f) => Value::Float(*f),
+                Constant::Str(s) => self.heap.alloc_str(s.as_str()),
+            })
+            .collect();
+        self.protos.push(Rc::new(RtProto {
+            name: p.name.clone(),
+            chunk: chunk.clone(),
+            arity: p.arity,
+            num_regs: p.num_regs,
+            max_stack: p.max_stack,
+            code,
+            consts,
+            children,
+            captures: p.captures.clone(),
+            lines: p.lines.clone(),
+        }));
+        (self.protos.len() - 1) as u32
+    }
+
+    /// Calls a function value with arguments and runs it to completion.
+    pub fn call_value(&mut self, f: Value, args: &[Value]) -> Result<Value, VmError> {
+        if !self.frames.is_empty() {
+            return Err(VmError::Runtime(RuntimeError {
+                message: "the VM is already running".to_string(),
+                trace: Vec::new(),
+            }));
+        }
+        self.regs[0] = f;
+        if self.regs.len() < args.len() + 2 {
+            self.regs.resize(args.len() + 2, Value::Nil);
+        }
+        self.regs[1..=args.len()].copy_from_slice(args);
+        let result = match self.enter(0, args.len()) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => self.execute(),
+            Err(raise) => Err(self.finish_error(raise)),
+        };
+        self.reset_after_run();
+        result
+    }
+
+    /// Runs the loop until the entry frame returns; catches errors in `try` blocks.
+    fn execute(&mut self) -> Result<Value, VmError> {
+        loop {
+            match self.run() {
+                Ok(v) => return Ok(v),
+                Err(Raise::Error(msg)) => {
+                    if !self.catch(&msg) {
+                        return Err(self.finish_error(Raise::Error(msg)));
+                    }
+                }
+                Err(exit) => return Err(self.finish_error(exit)),
+            }
+        }
+    }
+
+    /// Unwinds to the innermost `try` block, giving it the error map; false when
+    /// there is none.
+    fn catch(&mut self, msg: &str) -> bool {
+        let Some(h) = self.handlers.pop() else {
+            return false;
+        };
+        let line = self
+            .frames
+            .last()
+            .map_or(0, |f| self.protos[f.proto as usize].line_before(f.pc));
+        self.close_upvals(h.reg);
+        self.frames.truncate(h.depth);
+        let err = self.error_map(msg, line);
+        self.regs[h.reg] = err;
+        if let Some(f) = self.frames.last_mut() {
+            f.pc = h.pc;
+        }
+        true
+    }
+
+    fn error_map(&mut self, msg: &str, line: u32) -> Value {
+        let mut m = object::MapObj::default();
+        let text = self.heap.alloc_str(msg);
+        let Value::Str(r) = text else {
+            return Value::Nil;
+        };
+        m.entries
+            .insert(object::Key::Str("message".into()), Value::Str(r));
+        m.entries
+            .insert(object::Key::Str("line".into()), Value::Int(line as i64));
+        self.heap.alloc_map(m)
+    }
+
+    /// Builds the traceback for an uncaught error and clears the frames.
+    fn finish_error(&mut self, raise: Raise) -> VmError {
+        let err = match raise {
+            Raise::Exit(code) => VmError::Exit(code),
+            Raise::Error(message) => {
+                let trace = self
+                    .frames
+                    .iter()
+                    .rev()
+                    .map(|f| {
+                        let p = &self.protos[f.proto as usize];
+                        TraceFrame {
+                            function: p.name.clone(),
+                            chunk: p.chunk.to_string(),
+                            line: p.line_before(f.pc),
+                        }
+                    })
+                    .collect();
+                VmError::Runtime(RuntimeError { message, trace })
+            }
+        };
+        self.reset_after_run();
+        err
+    }
+
+    fn reset_after_run(&mut self) {
+        self.frames.clear();
+        self.handlers.clear();
+        self.close_upvals(0);
+    }
+
+    /// Closes every open captured variable at register `from` or above.
+    pub(crate) fn close_upvals(&mut self, from: usize) {
+        while let Some(&(idx, r)) = self.open_upvals.last() {
+            if idx < from {
+                break;
+            }
+            let v = self.regs[idx];
+            self.heap.set_upval(r, Upval::Closed(v));
+            self.open_upvals.pop();
+        }
+    }
+
+    /// The captured variable for absolute register `idx`, shared if it exists.
+    pub(crate) fn capture_register(&mut self, idx: usize) -> ObjRef {
+        let pos = self.open_upvals.partition_point(|&(i, _)| i < idx);
+        if let Some(&(i, r)) = self.open_upvals.get(pos) {
+            if i == idx {
+                return r;
+            }
+        }
+        let r = self.heap.alloc_upval(Upval::Open(idx));
+        self.open_upvals.insert(pos, (idx, r));
+        r
+    }
+
+    /// Marks every root and collects garbage. `top` is the end of the live windows.
+    pub(crate) fn collect_garbage(&mut self, top: usize) {
+        let top = top.min(self.regs.len());
+        for v in &self.regs[..top] {
+            if let Some(r) = v.obj() {
+                self.heap.mark_ref(r);
+            }
+        }
+        for v in self.globals.iter().flatten() {
+            if let Some(r) = v.obj() {
+                self.heap.mark_ref(r);
+            }
+        }
+        for p in &self.protos {
+            for v in &p.consts {
+                if let Some(r) = v.obj() {
+                    self.heap.mark_ref(r);
+                }
+            }
+        }
+        for v in &self.ascii {
+            if let Some(r) = v.obj() {
+                self.heap.mark_ref(r);
+            }
+        }
+        for &(_, r) in &self.open_upvals {
+            self.heap.mark_ref(r);
+        }
+        for f in &self.frames {
+            self.heap.mark_ref(f.closure);
+        }
+        self.heap.collect();
+    }
+
+    /// The name a function value prints with.
+    pub fn function_name(&self, v: Value) -> String {
+        match v {
+            Value::Native(i) => builtins::BUILTINS
+                .get(i as usize)
+                .map_or("?", |b| b.name)
+                .to_string(),
+            Value::Func(r) => match self.heap.get(r) {
+                Obj::Closure(c) => self.protos[c.proto as usize].name.clone(),
+                _ => "?".to_string(),
+            },
+            _ => String::new(),
+        }
+    }
+
+    /// The text form of a value, as `print` and `str` give it.
+    pub fn display(&self, v: Value) -> String {
+        let mut s = String::new();
+        self.write_display(v, &mut s);
+        s
+    }
+
+    pub fn write_display(&self, v: Value, out: &mut String) {
+        format::write_value(&self.heap, v, out, &|f| self.function_name(f));
+    }
+
+    /// The form the REPL echoes: strings quoted, like inside a container.
+    pub fn repr(&self, v: Value) -> String {
+        match v {
+            Value::Str(r) => {
+                let mut s = String::new();
+                format::quote_str(&self.heap.str(r).text, &mut s);
+                s
+            }
+            _ => self.display(v),
+        }
+    }
+}
+
+impl RtProto {
+    /// The line of the instruction before `pc` (the one running or calling).
+    pub fn line_before(&self, pc: usize) -> u32 {
+        self.lines
+            .get(pc.saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+}

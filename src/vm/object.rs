@@ -1,0 +1,166 @@
+//! Heap object kinds: strings, lists, maps, closures and captured variables.
+
+use super::value::{ObjRef, Value};
+use indexmap::IndexMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+/// An immutable string. The text is shared (`Rc`) so that map keys and iteration
+/// can hand it out without copying.
+#[derive(Debug)]
+pub struct StrObj {
+    pub text: Rc<str>,
+    /// Number of Unicode scalar values (what `len` returns).
+    pub chars: usize,
+}
+
+impl StrObj {
+    pub fn new(text: Rc<str>) -> StrObj {
+        let chars = if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        StrObj { text, chars }
+    }
+
+    pub fn is_ascii(&self) -> bool {
+        self.chars == self.text.len()
+    }
+
+    /// The `i`th character as a string slice.
+    pub fn char_at(&self, i: usize) -> Option<&str> {
+        if self.is_ascii() {
+            self.text.get(i..i + 1)
+        } else {
+            let (start, c) = self.text.char_indices().nth(i)?;
+            self.text.get(start..start + c.len_utf8())
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ListObj {
+    pub items: Vec<Value>,
+    /// Bumped by every change of length; a `for` loop over the list checks it.
+    pub version: u32,
+}
+
+/// A map key: Int, String or Bool, hashed by value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Int(i64),
+    Bool(bool),
+    Str(Rc<str>),
+}
+
+/// A small fast hasher (FxHash's mixing) for map keys; keys are not adversarial
+/// enough here to need SipHash, and lookups are on the hot path.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+#[derive(Debug, Default)]
+pub struct MapObj {
+    pub entries: IndexMap<Key, Value, FxBuild>,
+    /// Bumped when a key is added or removed; a `for` loop over the map checks it.
+    pub version: u32,
+}
+
+/// A user function value: its prototype and its captured variables.
+#[derive(Debug)]
+pub struct Closure {
+    /// Index into the VM's loaded prototypes.
+    pub proto: u32,
+    pub upvals: Box<[ObjRef]>,
+}
+
+/// A captured variable: open while its register is live, closed (holding the value
+/// itself) once its frame or scope has ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Upval {
+    /// Absolute index in the register file.
+    Open(usize),
+    Closed(Value),
+}
+
+#[derive(Debug)]
+pub enum Obj {
+    /// An empty slot, linked into the free list.
+    Free,
+    Str(StrObj),
+    List(ListObj),
+    Map(MapObj),
+    Closure(Closure),
+    Upval(Upval),
+}
+
+impl Obj {
+    /// Approximate bytes owned by the object, for GC pacing and memory limits.
+    pub fn size(&self) -> usize {
+        const BASE: usize = 48;
+        BASE + match self {
+            Obj::Free => 0,
+            Obj::Str(s) => s.text.len() + 16,
+            Obj::List(l) => l.items.capacity() * 16,
+            Obj::Map(m) => m.entries.capacity() * 48,
+            Obj::Closure(c) => c.upvals.len() * 4,
+            Obj::Upval(_) => 0,
+        }
+    }
+}
