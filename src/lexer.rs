@@ -402,7 +402,8 @@ impl Lexer<'_> {
                     let division = self.prev_ends_operand
                         && self.pending_newline.is_none()
                         && !self.in_ret_type
-                        && !self.comment_at.contains(&start);
+                        && !self.comment_at.contains(&start)
+                        && self.operand_follows(start + 2);
                     if division {
                         self.floor_divs.push(start);
                         if self.peek(2) == b'=' {
@@ -477,6 +478,28 @@ impl Lexer<'_> {
             self.toks.push((nl, Tok::Newline, nl + 1));
         }
         Ok(())
+    }
+
+    /// Whether the rest of the line from `at` could continue `a // ...` as floor
+    /// division: something that can start an operand, and not two words in a row
+    /// (`// shows the value` is prose, never code).
+    fn operand_follows(&self, at: usize) -> bool {
+        let rest = self.src.get(at..).unwrap_or("");
+        let line = rest.split('\n').next().unwrap_or("");
+        if line.starts_with('=') {
+            return true; // `//=`
+        }
+        let text = line.trim_start();
+        let Some(c) = text.chars().next() else {
+            return false;
+        };
+        let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if is_word(c) {
+            let after = text.trim_start_matches(|c: char| is_word(c) || c == '.');
+            let next = after.trim_start();
+            return !(next.len() < after.len() && next.starts_with(is_word));
+        }
+        matches!(c, '"' | '(' | '[' | '{' | '-' | '!')
     }
 
     fn close(&mut self, kind: Open, tok: Tok) {
@@ -829,9 +852,9 @@ mod tests {
     #[test]
     fn operators() {
         assert_eq!(
-            toks("a + - * / a // % == != < <= > >= && || ! = += -= *= /= a //= %= ( ) [ ] , : ; . .. ..= ->"),
+            toks("a + - * / a // b % == != < <= > >= && || ! = += -= *= /= a //= %= ( ) [ ] , : ; . .. ..= ->"),
             vec![
-                id("a"), Plus, Minus, Star, Slash, id("a"), SlashSlash, Percent, EqEq, NotEq, Lt, Le, Gt,
+                id("a"), Plus, Minus, Star, Slash, id("a"), SlashSlash, id("b"), Percent, EqEq, NotEq, Lt, Le, Gt,
                 Ge, AndAnd, OrOr, Bang, Assign, PlusEq, MinusEq, StarEq, SlashEq, id("a"), SlashSlashEq,
                 PercentEq, LParen, RParen, LBracket, RBracket, Comma, Colon, Semi, Dot, DotDot,
                 DotDotEq, Arrow
@@ -956,6 +979,24 @@ mod tests {
         assert_eq!(toks("{ // c\n}"), vec![LBrace, RBrace]);
         let out = tokenize("a // b", &[2]);
         assert_eq!(out.tokens.len(), 1);
+        // What follows decides in the ambiguous case.
+        assert_eq!(toks("a // two words"), vec![id("a")]);
+        assert_eq!(toks("a //"), vec![id("a")]);
+        assert_eq!(
+            toks("a // b +\n c"),
+            vec![id("a"), SlashSlash, id("b"), Plus, id("c")]
+        );
+        assert_eq!(toks("a // -> 3"), vec![id("a"), SlashSlash, Arrow, Int(3)]);
+        assert_eq!(toks("a // : b"), vec![id("a")]);
+        assert_eq!(
+            toks("a // (b) c"),
+            vec![id("a"), SlashSlash, LParen, id("b"), RParen, id("c")]
+        );
+        assert_eq!(toks("a // 2.5 x"), vec![id("a")]);
+        assert_eq!(
+            toks("a // b\n"),
+            vec![id("a"), SlashSlash, id("b"), Newline]
+        );
     }
 
     #[test]
@@ -965,10 +1006,11 @@ mod tests {
             toks("\n\na\n\n\nb\n"),
             vec![id("a"), Newline, id("b"), Newline]
         );
-        // Trailing operators continue the line.
+        // Trailing operators continue the line (`a //` at the end of a line is an empty
+        // comment, not floor division).
         for op in [
-            "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "=", "+=",
-            ",", "->", "..",
+            "+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "=", "+=", ",",
+            "->", "..",
         ] {
             let src = format!("a {op}\nb");
             let t = toks(&src);

@@ -27,10 +27,26 @@ pub const UNEXPECTED_EOF: &str = "unexpected end of input";
 
 /// How many times a `//` read as floor division is re-read as a comment after a parse
 /// error on its line (see [`crate::lexer`]).
-const MAX_COMMENT_RETRIES: usize = 10_000;
+const MAX_COMMENT_RETRIES: usize = 1_000;
+
+/// The deepest syntax tree accepted (a chain like `1 + 1 + ... + 1` or `- - - x`
+/// nests without brackets). Deeper is the error `nesting too deep`, so that later
+/// recursive passes over the tree stay within the stack.
+pub const MAX_TREE_DEPTH: usize = 2_000;
 
 /// Parses a whole program (a script or one REPL entry).
 pub fn parse(source: &str) -> Result<Vec<ast::Stmt>, CompileError> {
+    let stmts = parse_unchecked(source)?;
+    match too_deep(&stmts) {
+        None => Ok(stmts),
+        Some(span) => {
+            dismantle(stmts);
+            Err(CompileError::new("nesting too deep", span))
+        }
+    }
+}
+
+fn parse_unchecked(source: &str) -> Result<Vec<ast::Stmt>, CompileError> {
     let mut comment_at: Vec<usize> = Vec::new();
     loop {
         let out = lexer::tokenize(source, &comment_at);
@@ -132,6 +148,184 @@ fn describe_terminal(name: &str) -> String {
         "Newline" => "newline".to_string(),
         "map{" => "'{'".to_string(),
         other => format!("'{other}'"),
+    }
+}
+
+// ---------------------------------------------------------------- tree depth
+
+enum Node<'a> {
+    S(&'a Stmt),
+    E(&'a Expr),
+}
+
+fn push_stmt_children<'a>(s: &'a Stmt, out: &mut Vec<Node<'a>>) {
+    let block = |b: &'a [Stmt], out: &mut Vec<Node<'a>>| out.extend(b.iter().map(Node::S));
+    match &s.kind {
+        StmtKind::Let { init, .. } => out.push(Node::E(init)),
+        StmtKind::Fn(f) => block(&f.body, out),
+        StmtKind::Assign { target, value, .. } => {
+            out.push(Node::E(target));
+            out.push(Node::E(value));
+        }
+        StmtKind::Expr(e) => out.push(Node::E(e)),
+        StmtKind::Block(b) => block(b, out),
+        StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            out.push(Node::E(cond));
+            block(then, out);
+            out.extend(otherwise.as_deref().map(Node::S));
+        }
+        StmtKind::While { cond, body } => {
+            out.push(Node::E(cond));
+            block(body, out);
+        }
+        StmtKind::ForRange {
+            start, end, body, ..
+        } => {
+            out.push(Node::E(start));
+            out.push(Node::E(end));
+            block(body, out);
+        }
+        StmtKind::ForIn { iter, body, .. } => {
+            out.push(Node::E(iter));
+            block(body, out);
+        }
+        StmtKind::Return(e) => out.extend(e.as_ref().map(Node::E)),
+        StmtKind::Try { body, handler, .. } => {
+            block(body, out);
+            block(handler, out);
+        }
+        StmtKind::Break | StmtKind::Continue => {}
+    }
+}
+
+fn push_expr_children<'a>(e: &'a Expr, out: &mut Vec<Node<'a>>) {
+    match &e.kind {
+        ExprKind::Interp(parts) => out.extend(parts.iter().filter_map(|p| match p {
+            ast::InterpPart::Expr(e) => Some(Node::E(e)),
+            ast::InterpPart::Lit(_) => None,
+        })),
+        ExprKind::List(items) => out.extend(items.iter().map(Node::E)),
+        ExprKind::Map(entries) => out.extend(entries.iter().map(|(_, v)| Node::E(v))),
+        ExprKind::Unary(_, a) | ExprKind::Field(a, _) => out.push(Node::E(a)),
+        ExprKind::Binary(_, a, b) | ExprKind::Logic(_, a, b) | ExprKind::Index(a, b) => {
+            out.push(Node::E(a));
+            out.push(Node::E(b));
+        }
+        ExprKind::Call(f, args) => {
+            out.push(Node::E(f));
+            out.extend(args.iter().map(Node::E));
+        }
+        ExprKind::Func(f) => out.extend(f.body.iter().map(Node::S)),
+        ExprKind::Nil
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Name(_) => {}
+    }
+}
+
+/// The span of a node nested deeper than [`MAX_TREE_DEPTH`], if any (no recursion).
+fn too_deep(stmts: &[Stmt]) -> Option<Span> {
+    let mut stack: Vec<(Node, usize)> = stmts.iter().map(|s| (Node::S(s), 1)).collect();
+    let mut children = Vec::new();
+    while let Some((node, depth)) = stack.pop() {
+        let span = match node {
+            Node::S(s) => {
+                push_stmt_children(s, &mut children);
+                s.span
+            }
+            Node::E(e) => {
+                push_expr_children(e, &mut children);
+                e.span
+            }
+        };
+        if depth > MAX_TREE_DEPTH {
+            return Some(span);
+        }
+        stack.extend(children.drain(..).map(|c| (c, depth + 1)));
+    }
+    None
+}
+
+/// Drops a (possibly very deep) tree without recursion.
+fn dismantle(stmts: Vec<Stmt>) {
+    fn nil() -> Expr {
+        expr(ExprKind::Nil, 0, 0)
+    }
+    let mut stmt_stack = stmts;
+    let mut expr_stack: Vec<Expr> = Vec::new();
+    loop {
+        if let Some(mut s) = stmt_stack.pop() {
+            match &mut s.kind {
+                StmtKind::Let { init, .. } => expr_stack.push(std::mem::replace(init, nil())),
+                StmtKind::Fn(f) => stmt_stack.append(&mut f.body),
+                StmtKind::Assign { target, value, .. } => {
+                    expr_stack.push(std::mem::replace(target, nil()));
+                    expr_stack.push(std::mem::replace(value, nil()));
+                }
+                StmtKind::Expr(e) => expr_stack.push(std::mem::replace(e, nil())),
+                StmtKind::Block(b) => stmt_stack.append(b),
+                StmtKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    expr_stack.push(std::mem::replace(cond, nil()));
+                    stmt_stack.append(then);
+                    stmt_stack.extend(otherwise.take().map(|b| *b));
+                }
+                StmtKind::While { cond, body } => {
+                    expr_stack.push(std::mem::replace(cond, nil()));
+                    stmt_stack.append(body);
+                }
+                StmtKind::ForRange {
+                    start, end, body, ..
+                } => {
+                    expr_stack.push(std::mem::replace(start, nil()));
+                    expr_stack.push(std::mem::replace(end, nil()));
+                    stmt_stack.append(body);
+                }
+                StmtKind::ForIn { iter, body, .. } => {
+                    expr_stack.push(std::mem::replace(iter, nil()));
+                    stmt_stack.append(body);
+                }
+                StmtKind::Return(e) => expr_stack.extend(e.take()),
+                StmtKind::Try { body, handler, .. } => {
+                    stmt_stack.append(body);
+                    stmt_stack.append(handler);
+                }
+                StmtKind::Break | StmtKind::Continue => {}
+            }
+        } else if let Some(e) = expr_stack.pop() {
+            match e.kind {
+                ExprKind::Interp(parts) => {
+                    expr_stack.extend(parts.into_iter().filter_map(|p| match p {
+                        ast::InterpPart::Expr(e) => Some(e),
+                        ast::InterpPart::Lit(_) => None,
+                    }))
+                }
+                ExprKind::List(items) => expr_stack.extend(items),
+                ExprKind::Map(entries) => expr_stack.extend(entries.into_iter().map(|(_, v)| v)),
+                ExprKind::Unary(_, a) | ExprKind::Field(a, _) => expr_stack.push(*a),
+                ExprKind::Binary(_, a, b) | ExprKind::Logic(_, a, b) | ExprKind::Index(a, b) => {
+                    expr_stack.push(*a);
+                    expr_stack.push(*b);
+                }
+                ExprKind::Call(f, args) => {
+                    expr_stack.push(*f);
+                    expr_stack.extend(args);
+                }
+                ExprKind::Func(f) => stmt_stack.extend(f.body),
+                _ => {}
+            }
+        } else {
+            break;
+        }
     }
 }
 
@@ -574,6 +768,8 @@ mod tests {
         assert_eq!(shape("print(x) // don't"), "(call print x)");
         assert_eq!(parse_ok("let q = a // b // floor\nprint(q)").len(), 2);
         assert_eq!(parse_ok("// c\nx = 1 // one thing\n// d").len(), 1);
+        assert_eq!(shape("f(x) // -> 3"), "(call f x)");
+        assert_eq!(parse_ok("x = 1 // (see below)\ny = 2").len(), 2);
     }
 
     #[test]
@@ -585,5 +781,14 @@ mod tests {
         assert!(start.elapsed().as_secs() < 2);
         let ok = format!("x = {}1{}", "(".repeat(200), ")".repeat(200));
         assert_eq!(parse_ok(&ok).len(), 1);
+        // Deep trees without brackets are refused too, without overflowing the stack.
+        for src in [
+            format!("x = {}1", "-".repeat(100_000)),
+            format!("x = 1{}", " + 1".repeat(100_000)),
+            format!("if a {{}}{}", " else if a {}".repeat(100_000)),
+        ] {
+            assert_eq!(parse_err(&src).message, "nesting too deep");
+        }
+        assert_eq!(parse_ok(&format!("x = 1{}", " + 1".repeat(1_000))).len(), 1);
     }
 }
