@@ -791,4 +791,51 @@ mod tests {
         }
         assert_eq!(parse_ok(&format!("x = 1{}", " + 1".repeat(1_000))).len(), 1);
     }
+
+    #[test]
+    fn realistic_script() {
+        let src = r#"
+// Fibonacci and friends
+fn fib(n: Int) -> Int {
+    if n < 2 { return n }
+    return fib(n - 1) + fib(n - 2)
+}
+
+fn make_counter() -> Fn
+{
+    state count = 0
+    return fn () -> Int {
+        count += 1
+        return count
+    }
+}
+
+let xs: List<Int> = [1, 2, 3,]
+state total = 0
+for x in xs { total += x }
+for i in 0..len(xs) - 1 {
+    print("i = ${i}, x = ${xs[i]}, half = ${xs[i] // 2}")
+}
+let m = {name: "Ann", "age": 30, 1: true}
+m.name = "Bob"; m["age"] += 1
+if total > 5 && m.name == "Bob" {
+    print("big")
+}
+else if total == 0 { print("zero") } else {
+    print("small")
+}
+try {
+    error("boom")
+} catch e {
+    print(e.message, e.line)
+}
+let long = 1 +
+    2 *
+    3
+print(long) // 7
+while total > 0 { total -= 1; if total == 2 { break } }
+"#;
+        let stmts = parse_ok(src);
+        assert_eq!(stmts.len(), 14, "{stmts:#?}");
+    }
 }
