@@ -4,3 +4,5 @@
 
 pub mod ast;
 pub mod diagnostics;
+pub mod lexer;
+pub mod parser;
