@@ -98,9 +98,30 @@ pub fn render_compile_error(err: &CompileError, file: &str, source: &str, color:
         .next()
         .map_or(1, |s| s.chars().count())
         .max(1);
-    let prefix: String = text
+    // A very long line is shown as a window around the caret.
+    const WINDOW: usize = 60;
+    let chars: Vec<char> = text.chars().collect();
+    let col0 = col as usize - 1;
+    let (from, lead) = if chars.len() > 2 * WINDOW && col0 > WINDOW {
+        (col0 - WINDOW, "...")
+    } else {
+        (0, "")
+    };
+    let to = if chars.len() > from + 2 * WINDOW {
+        from + 2 * WINDOW
+    } else {
+        chars.len()
+    };
+    let tail = if to < chars.len() { "..." } else { "" };
+    let text: String = lead
         .chars()
-        .take(col as usize - 1)
+        .chain(chars[from..to].iter().copied())
+        .chain(tail.chars())
+        .collect();
+    let width = width.min(to.saturating_sub(col0).max(1));
+    let prefix: String = lead
+        .chars()
+        .chain(chars[from..col0.min(chars.len())].iter().copied())
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
     let (red, blue, bold, reset) = if color {

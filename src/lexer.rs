@@ -166,6 +166,24 @@ impl Tok {
         })
     }
 
+    /// Tokens that begin a statement and cannot continue an expression.
+    fn starts_statement(&self) -> bool {
+        matches!(
+            self,
+            Tok::Let
+                | Tok::State
+                | Tok::Fn
+                | Tok::If
+                | Tok::While
+                | Tok::For
+                | Tok::Return
+                | Tok::Break
+                | Tok::Continue
+                | Tok::Try
+                | Tok::Ident(_)
+        )
+    }
+
     fn is_binary_op(&self) -> bool {
         use Tok::*;
         matches!(
@@ -315,6 +333,7 @@ pub fn tokenize(source: &str, comment_at: &[usize]) -> LexOutput {
         prev_expects_operand: false,
         prev_ends_operand: false,
         in_ret_type: false,
+        prev_block_close: false,
         comment_at,
         floor_divs: Vec::new(),
     };
@@ -340,6 +359,9 @@ struct Lexer<'a> {
     prev_ends_operand: bool,
     /// Between `->` and the next `{` (a return type).
     in_ret_type: bool,
+    /// The previous token closed a block: a statement may follow on the same line
+    /// (`if c { return 0 } return 1`).
+    prev_block_close: bool,
     comment_at: &'a [usize],
     floor_divs: Vec<usize>,
 }
@@ -354,6 +376,10 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, tok: Tok, start: usize, end: usize) {
+        let after_block = std::mem::take(&mut self.prev_block_close);
+        if after_block && self.pending_newline.is_none() && tok.starts_statement() {
+            self.toks.push((start, Tok::Newline, start));
+        }
         if let Some(nl) = self.pending_newline.take() {
             if !matches!(tok, Tok::Else | Tok::Catch) {
                 self.toks.push((nl, Tok::Newline, nl + 1));
@@ -467,6 +493,7 @@ impl Lexer<'_> {
                         }
                         self.pos += 1;
                         self.emit(Tok::RBrace, start, start + 1);
+                        self.prev_block_close = top == Some(Open::Block);
                     }
                 },
                 b')' => self.close(Open::Paren, Tok::RParen),

@@ -161,11 +161,7 @@ impl Compiler<'_> {
                     if let Some(imm) = imm {
                         let b = self.expr_any(l)?;
                         self.set_line(e.span);
-                        self.emit(Instr::AddI {
-                            a: dst,
-                            b,
-                            i: imm,
-                        });
+                        self.emit(Instr::AddI { a: dst, b, i: imm });
                         self.finish_expr(mark, saved_line);
                         return Ok(());
                     }

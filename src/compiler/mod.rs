@@ -149,11 +149,15 @@ struct Compiler<'a> {
 
 impl Compiler<'_> {
     fn f(&mut self) -> &mut FuncState {
-        self.funcs.last_mut().expect("a function is always being compiled")
+        self.funcs
+            .last_mut()
+            .expect("a function is always being compiled")
     }
 
     fn fr(&self) -> &FuncState {
-        self.funcs.last().expect("a function is always being compiled")
+        self.funcs
+            .last()
+            .expect("a function is always being compiled")
     }
 
     fn set_line(&mut self, span: Span) -> u32 {

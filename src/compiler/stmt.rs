@@ -221,10 +221,7 @@ impl Compiler<'_> {
             }
             StmtKind::Return(value) => {
                 if self.fr().is_script {
-                    return Err(CompileError::new(
-                        "'return' outside of a function",
-                        s.span,
-                    ));
+                    return Err(CompileError::new("'return' outside of a function", s.span));
                 }
                 match value {
                     None => self.return_nil(s.span)?,
@@ -235,10 +232,7 @@ impl Compiler<'_> {
                 }
             }
             StmtKind::Try {
-                body,
-                var,
-                handler,
-                ..
+                body, var, handler, ..
             } => {
                 let err = self.alloc(s.span)?;
                 let begin = self.emit(Instr::TryBegin { a: err, off: 0 });
@@ -288,14 +282,8 @@ impl Compiler<'_> {
         }
         // `continue` lands after the body's own statements, where the scope closes.
         let here = self.f().here();
-        let continues = std::mem::take(
-            &mut self
-                .f()
-                .loops
-                .last_mut()
-                .expect("pushed above")
-                .continues,
-        );
+        let continues =
+            std::mem::take(&mut self.f().loops.last_mut().expect("pushed above").continues);
         for j in continues {
             self.f().patch(j, here);
         }

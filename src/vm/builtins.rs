@@ -154,7 +154,7 @@ fn float_to_int(name: &str, f: f64) -> Result<i64, Raise> {
         return Err(Raise::Error(format!("{name}: cannot convert nan to Int")));
     }
     let t = f.trunc();
-    if !(-9.223372036854775808e18..9.223372036854775808e18).contains(&t) {
+    if !(-ops::TWO_POW_63..ops::TWO_POW_63).contains(&t) {
         return Err(Raise::Error("integer overflow".to_string()));
     }
     Ok(t as i64)
@@ -540,19 +540,13 @@ fn pow(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     let (x, y) = (arg(vm, start, 0), arg(vm, start, 1));
     if let (Value::Int(b), Value::Int(e)) = (x, y) {
         if e >= 0 {
-            let e = u32::try_from(e).map_err(|_| Raise::Error("integer overflow".to_string()));
-            return match e.and_then(|e| {
-                b.checked_pow(e)
-                    .ok_or_else(|| Raise::Error("integer overflow".to_string()))
-            }) {
-                Ok(v) => Ok(Value::Int(v)),
+            let exact = u32::try_from(e).ok().and_then(|e32| b.checked_pow(e32));
+            return match (exact, b) {
+                (Some(v), _) => Ok(Value::Int(v)),
                 // 0, 1 and -1 to a huge power still have an exact answer.
-                Err(err) => match b {
-                    0 => Ok(Value::Int(0)),
-                    1 => Ok(Value::Int(1)),
-                    -1 => Ok(Value::Int(if e % 2 == 0 { 1 } else { -1 })),
-                    _ => Err(err),
-                },
+                (None, 0 | 1) => Ok(Value::Int(b)),
+                (None, -1) => Ok(Value::Int(if e % 2 == 0 { 1 } else { -1 })),
+                (None, _) => Err(Raise::Error("integer overflow".to_string())),
             };
         }
     }

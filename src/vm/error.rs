@@ -41,20 +41,48 @@ pub struct RuntimeError {
 }
 
 impl RuntimeError {
-    /// `error: MESSAGE` and one `  at NAME (FILE:LINE)` line per frame.
+    /// `error: MESSAGE` and one `  at NAME (FILE:LINE)` line per frame. Runs of
+    /// identical frames (deep recursion) are folded, and a very long traceback keeps
+    /// its two ends.
     pub fn render(&self) -> String {
-        let mut s = format!("error: {}\n", self.message);
-        for f in &self.trace {
+        let mut lines: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < self.trace.len() {
+            let f = &self.trace[i];
+            let mut run = 1;
+            while self.trace.get(i + run) == Some(f) {
+                run += 1;
+            }
             let name = if f.function.is_empty() {
                 "?"
             } else {
                 &f.function
             };
-            if f.line > 0 {
-                s.push_str(&format!("  at {} ({}:{})\n", name, f.chunk, f.line));
+            let line = if f.line > 0 {
+                format!("  at {} ({}:{})", name, f.chunk, f.line)
             } else {
-                s.push_str(&format!("  at {} ({})\n", name, f.chunk));
+                format!("  at {} ({})", name, f.chunk)
+            };
+            for _ in 0..run.min(3) {
+                lines.push(line.clone());
             }
+            if run > 3 {
+                lines.push(format!("  [previous line repeated {} more times]", run - 3));
+            }
+            i += run;
+        }
+        const KEEP: usize = 20;
+        if lines.len() > 2 * KEEP {
+            let omitted = lines.len() - 2 * KEEP;
+            let tail = lines.split_off(lines.len() - KEEP);
+            lines.truncate(KEEP);
+            lines.push(format!("  ... {omitted} more lines ..."));
+            lines.extend(tail);
+        }
+        let mut s = format!("error: {}\n", self.message);
+        for l in lines {
+            s.push_str(&l);
+            s.push('\n');
         }
         s
     }

@@ -593,11 +593,7 @@ impl Vm {
     /// Pops the current frame, handing `v` to the caller. Returns the caller's frame,
     /// or `None` when the entry frame returned.
     fn do_return(&mut self, base: usize, v: Value) -> Option<Frame> {
-        if self
-            .open_upvals
-            .last()
-            .is_some_and(|&(idx, _)| idx >= base)
-        {
+        if self.open_upvals.last().is_some_and(|&(idx, _)| idx >= base) {
             self.close_upvals(base);
         }
         let depth = self.frames.len();
@@ -635,7 +631,8 @@ impl Vm {
 
     /// Whether `v` is a heap object the VM still holds (used by tests).
     pub fn is_live(&self, v: Value) -> bool {
-        v.obj().is_some_and(|r| !matches!(self.heap.get(r), Obj::Free))
+        v.obj()
+            .is_some_and(|r| !matches!(self.heap.get(r), Obj::Free))
     }
 }
 

@@ -427,9 +427,6 @@ impl Vm {
 impl RtProto {
     /// The line of the instruction before `pc` (the one running or calling).
     pub fn line_before(&self, pc: usize) -> u32 {
-        self.lines
-            .get(pc.saturating_sub(1))
-            .copied()
-            .unwrap_or(0)
+        self.lines.get(pc.saturating_sub(1)).copied().unwrap_or(0)
     }
 }

@@ -140,15 +140,18 @@ pub fn arith(vm: &mut Vm, op: Arith, x: Value, y: Value) -> Result<Value, Raise>
     }))
 }
 
+/// 2^63: the first Float above every Int.
+pub const TWO_POW_63: f64 = (1u64 << 63) as f64;
+
 /// Exact ordering of an Int and a Float (`None` when the Float is NaN).
 pub fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
     if f.is_nan() {
         return None;
     }
-    if f >= 9.223372036854775807e18 {
+    if f >= TWO_POW_63 {
         return Some(Ordering::Less);
     }
-    if f < -9.223372036854775808e18 {
+    if f < -TWO_POW_63 {
         return Some(Ordering::Greater);
     }
     let t = f.trunc();
