@@ -7,6 +7,8 @@ use std::fmt;
 pub enum Raise {
     /// A runtime error with its message (catchable by `try`).
     Error(String),
+    /// An error no `try` may catch: an interrupt or an exceeded limit.
+    Fatal(String),
     /// `exit(code)`: unwinds everything, not catchable.
     Exit(i32),
 }

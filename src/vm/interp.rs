@@ -69,6 +69,7 @@ impl Vm {
         let mut pc = frame.pc;
         let mut base = frame.base;
         let mut sp = frame.sp;
+        let interrupt = self.interrupt.clone();
 
         // Saves the running frame's position (before a call, an error or a GC).
         macro_rules! save {
@@ -84,6 +85,15 @@ impl Vm {
                 save!();
                 return Err(Raise::from($e));
             }};
+        }
+        // Checked where a program can loop forever: backward jumps and calls.
+        macro_rules! check_interrupt {
+            () => {
+                if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    save!();
+                    return Err(Raise::Fatal("interrupted".to_string()));
+                }
+            };
         }
         macro_rules! reg {
             ($r:expr) => {
@@ -315,7 +325,12 @@ impl Vm {
                         jump!(off);
                     }
                 }
-                Instr::Jmp { off } => jump!(off),
+                Instr::Jmp { off } => {
+                    if off < 0 {
+                        check_interrupt!();
+                    }
+                    jump!(off)
+                }
                 Instr::JmpIfFalse { a, off } => {
                     if !bool_of!(a) {
                         jump!(off);
@@ -345,6 +360,7 @@ impl Vm {
                 }
 
                 Instr::Call { a, b } => {
+                    check_interrupt!();
                     save!();
                     let f = base + a as usize;
                     match self.enter(f, b as usize) {
@@ -403,6 +419,7 @@ impl Vm {
                     if let (Value::Int(i), Value::Int(end)) = (reg!(a), reg!(a + 1)) {
                         let more = if inclusive { i < end } else { i + 1 < end };
                         if more {
+                            check_interrupt!();
                             reg!(a) = Value::Int(i + 1);
                             reg!(a + 2) = Value::Int(i + 1);
                             jump!(off);

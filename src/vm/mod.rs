@@ -20,6 +20,8 @@ use indexmap::IndexSet;
 use object::{Closure, Obj, Upval};
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Deepest call nesting before `stack overflow`.
 pub const MAX_FRAMES: usize = 220_000;
@@ -87,6 +89,9 @@ pub struct Vm {
     pub(crate) out: Box<dyn Write>,
     pub(crate) script_args: Vec<String>,
     pub(crate) start: std::time::Instant,
+    /// Set from anywhere (another thread, a Ctrl-C handler) to stop the running
+    /// program with the error `interrupted`; checked on backward jumps and calls.
+    pub(crate) interrupt: Arc<AtomicBool>,
 }
 
 impl Default for Vm {
@@ -115,6 +120,7 @@ impl Vm {
             out,
             script_args: Vec::new(),
             start: std::time::Instant::now(),
+            interrupt: Arc::new(AtomicBool::new(false)),
         };
         for (i, b) in builtins::BUILTINS.iter().enumerate() {
             let slot = vm.global_slot(b.name);
@@ -124,6 +130,13 @@ impl Vm {
             .map(|b| vm.heap.alloc_str((b as char).to_string()))
             .collect();
         vm
+    }
+
+    /// A handle that stops the running program with the error `interrupted` when set
+    /// to true (from another thread or a signal handler). The VM clears it when it
+    /// reports the interruption.
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
     }
 
     /// Sets what `args()` returns.
@@ -299,7 +312,7 @@ impl Vm {
     fn finish_error(&mut self, raise: Raise) -> VmError {
         let err = match raise {
             Raise::Exit(code) => VmError::Exit(code),
-            Raise::Error(message) => {
+            Raise::Error(message) | Raise::Fatal(message) => {
                 let trace = self
                     .frames
                     .iter()
@@ -321,6 +334,7 @@ impl Vm {
     }
 
     fn reset_after_run(&mut self) {
+        self.interrupt.store(false, Ordering::Relaxed);
         self.frames.clear();
         self.handlers.clear();
         self.close_upvals(0);
