@@ -37,9 +37,15 @@ fn hello_example() {
 fn fib_example() {
     let o = vela(&["run", "examples/fib.vela"]);
     let out = stdout(&o);
-    assert!(out.starts_with("fib(0) = 0\nfib(1) = 1\nfib(2) = 1\n"), "{out}");
+    assert!(
+        out.starts_with("fib(0) = 0\nfib(1) = 1\nfib(2) = 1\n"),
+        "{out}"
+    );
     assert!(out.contains("fib(10) = 55\n"), "{out}");
-    assert!(out.ends_with("fib_iter(90) = 2880067194370816120\n"), "{out}");
+    assert!(
+        out.ends_with("fib_iter(90) = 2880067194370816120\n"),
+        "{out}"
+    );
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -107,7 +113,10 @@ fn deep_nesting_is_a_compile_error() {
 
 #[test]
 fn script_arguments_and_exit_code() {
-    let path = write_temp("args.vela", "print(args())\nexit(3)\nprint(\"not reached\")\n");
+    let path = write_temp(
+        "args.vela",
+        "print(args())\nexit(3)\nprint(\"not reached\")\n",
+    );
     let o = vela(&["run", &path, "a", "-b", "--c"]);
     assert_eq!(stdout(&o), "[\"a\", \"-b\", \"--c\"]\n");
     assert_eq!(o.status.code(), Some(3));

@@ -115,16 +115,26 @@ fn parse_case(path: &str, source: &str) -> Result<Case, String> {
             let text = text.strip_prefix(' ').unwrap_or(text);
             case.stdout.push(text.to_string());
         } else if let Some(msg) = directive(line, "// expect runtime error: ") {
-            set_error(&mut case, ExpectedError::Runtime(msg.to_string(), lineno), lineno)?;
+            set_error(
+                &mut case,
+                ExpectedError::Runtime(msg.to_string(), lineno),
+                lineno,
+            )?;
         } else if let Some(msg) = directive(line, "// expect compile error: ") {
-            set_error(&mut case, ExpectedError::Compile(msg.to_string(), lineno), lineno)?;
+            set_error(
+                &mut case,
+                ExpectedError::Compile(msg.to_string(), lineno),
+                lineno,
+            )?;
         } else if let Some(n) = directive(line, "// expect exit: ") {
             let code: i32 = n
                 .trim()
                 .parse()
                 .map_err(|_| format!("line {lineno}: bad exit code {n:?}"))?;
             if case.exit.replace(code).is_some() {
-                return Err(format!("line {lineno}: more than one `expect exit` directive"));
+                return Err(format!(
+                    "line {lineno}: more than one `expect exit` directive"
+                ));
             }
         } else if let Some(a) = directive(line, "// args: ") {
             case.args.extend(a.split_whitespace().map(str::to_string));
@@ -156,7 +166,9 @@ fn run_command(mut cmd: Command) -> Result<Outcome, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child: Child = cmd.spawn().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let mut child: Child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     let mut out_pipe = child.stdout.take().expect("stdout pipe");
     let mut err_pipe = child.stderr.take().expect("stderr pipe");
     let out_thread = thread::spawn(move || {
@@ -237,8 +249,10 @@ fn check(case: &Case, out: &Outcome) -> Result<(), String> {
     if out.code != Some(expected_code) {
         problems.push(format!(
             "exit code: expected {expected_code}, got {}",
-            out.code
-                .map_or_else(|| "none (killed by a signal)".to_string(), |c| c.to_string())
+            out.code.map_or_else(
+                || "none (killed by a signal)".to_string(),
+                |c| c.to_string()
+            )
         ));
     }
 
@@ -277,7 +291,11 @@ fn check(case: &Case, out: &Outcome) -> Result<(), String> {
     } else {
         let mut report = problems.join("\n");
         if !out.stderr.is_empty() {
-            let _ = write!(report, "\n--- stderr ---\n{}--- end ---", show(&clip(&out.stderr)));
+            let _ = write!(
+                report,
+                "\n--- stderr ---\n{}--- end ---",
+                show(&clip(&out.stderr))
+            );
         }
         Err(report)
     }
@@ -322,7 +340,10 @@ fn clip(s: &str) -> String {
     if lines.len() <= MAX_LINES {
         return s.to_string();
     }
-    let mut out: String = lines[..MAX_LINES].iter().map(|l| format!("{l}\n")).collect();
+    let mut out: String = lines[..MAX_LINES]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
     let _ = writeln!(out, "... ({} more lines)", lines.len() - MAX_LINES);
     out
 }
@@ -352,5 +373,9 @@ fn golden() {
         "only {} programs found under {CORPUS_DIR} (expected at least {MIN_PROGRAMS})",
         programs.len()
     );
-    assert!(failures.is_empty(), "{} golden test(s) failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} golden test(s) failed",
+        failures.len()
+    );
 }
