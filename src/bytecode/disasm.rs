@@ -118,6 +118,9 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
             String::new(),
         )
     };
+    let jimm = |name: &str, a: u8, i: i16, off: i32| {
+        (format!("{name:<11}R{a} {i} {}", target(off)), String::new())
+    };
     let plain = |s: String| (s, String::new());
     match *ins {
         Instr::Move { a, b } => plain(format!("{:<11}R{a} R{b}", "MOVE")),
@@ -144,6 +147,9 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
         Instr::IDiv { a, b, c } => r3("IDIV", a, b, c),
         Instr::Mod { a, b, c } => r3("MOD", a, b, c),
         Instr::AddI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "ADDI")),
+        Instr::MulI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "MULI")),
+        Instr::ModI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "MODI")),
+        Instr::IDivI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "IDIVI")),
         Instr::Neg { a, b } => plain(format!("{:<11}R{a} R{b}", "NEG")),
         Instr::Not { a, b } => plain(format!("{:<11}R{a} R{b}", "NOT")),
         Instr::Eq { a, b, c } => r3("EQ", a, b, c),
@@ -160,6 +166,12 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
         Instr::JmpNotGe { a, b, off } => jcmp("JMPNOTGE", a, b, off),
         Instr::JmpNotEq { a, b, off } => jcmp("JMPNOTEQ", a, b, off),
         Instr::JmpEq { a, b, off } => jcmp("JMPEQ", a, b, off),
+        Instr::JmpNotEqI { a, i, off } => jimm("JMPNOTEQI", a, i, off),
+        Instr::JmpEqI { a, i, off } => jimm("JMPEQI", a, i, off),
+        Instr::JmpNotLtI { a, i, off } => jimm("JMPNOTLTI", a, i, off),
+        Instr::JmpNotLeI { a, i, off } => jimm("JMPNOTLEI", a, i, off),
+        Instr::JmpNotGtI { a, i, off } => jimm("JMPNOTGTI", a, i, off),
+        Instr::JmpNotGeI { a, i, off } => jimm("JMPNOTGEI", a, i, off),
         Instr::Jmp { off } => plain(format!("{:<11}{}", "JMP", target(off))),
         Instr::JmpIfFalse { a, off } => plain(format!("{:<11}R{a} {}", "JMPIFFALSE", target(off))),
         Instr::JmpIfTrue { a, off } => plain(format!("{:<11}R{a} {}", "JMPIFTRUE", target(off))),

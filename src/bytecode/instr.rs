@@ -114,6 +114,12 @@ pub enum Instr {
     Mod { a: Reg, b: Reg, c: Reg },
     /// R[a] := R[b] + i
     AddI { a: Reg, b: Reg, i: i32 },
+    /// R[a] := R[b] * i
+    MulI { a: Reg, b: Reg, i: i32 },
+    /// R[a] := R[b] % i
+    ModI { a: Reg, b: Reg, i: i32 },
+    /// R[a] := R[b] // i
+    IDivI { a: Reg, b: Reg, i: i32 },
     /// R[a] := -R[b]
     Neg { a: Reg, b: Reg },
     /// R[a] := !R[b] (R[b] must be Bool)
@@ -147,6 +153,19 @@ pub enum Instr {
     JmpNotEq { a: Reg, b: Reg, off: i32 },
     /// if R[a] == R[b] then pc += off
     JmpEq { a: Reg, b: Reg, off: i32 },
+
+    /// if not (R[a] == i) then pc += off (compare with an immediate; likewise below)
+    JmpNotEqI { a: Reg, i: i16, off: i32 },
+    /// if R[a] == i then pc += off
+    JmpEqI { a: Reg, i: i16, off: i32 },
+    /// if not (R[a] < i) then pc += off
+    JmpNotLtI { a: Reg, i: i16, off: i32 },
+    /// if not (R[a] <= i) then pc += off
+    JmpNotLeI { a: Reg, i: i16, off: i32 },
+    /// if not (R[a] > i) then pc += off
+    JmpNotGtI { a: Reg, i: i16, off: i32 },
+    /// if not (R[a] >= i) then pc += off
+    JmpNotGeI { a: Reg, i: i16, off: i32 },
 
     /// pc += off
     Jmp { off: i32 },

@@ -152,16 +152,11 @@ impl Compiler<'_> {
                 }
             },
             ExprKind::Binary(op, l, r) => {
-                if let (BinOp::Add | BinOp::Sub, ExprKind::Int(i)) = (op, &r.kind) {
-                    let imm = if *op == BinOp::Add {
-                        i32::try_from(*i).ok()
-                    } else {
-                        i.checked_neg().and_then(|n| i32::try_from(n).ok())
-                    };
-                    if let Some(imm) = imm {
+                if let ExprKind::Int(i) = r.kind {
+                    if let Some((make, imm)) = imm_arith(*op, i) {
                         let b = self.expr_any(l)?;
                         self.set_line(e.span);
-                        self.emit(Instr::AddI { a: dst, b, i: imm });
+                        self.emit(make(dst, b, imm));
                         self.finish_expr(mark, saved_line);
                         return Ok(());
                     }
@@ -192,7 +187,13 @@ impl Compiler<'_> {
                 }
             }
             ExprKind::Call(callee, args) => {
-                let f = self.alloc(e.span)?;
+                // Call in place when `dst` is the topmost register in use: the
+                // result then needs no move.
+                let f = if dst as u32 + 1 == self.mark() && !self.is_local_reg(dst) {
+                    dst
+                } else {
+                    self.alloc(e.span)?
+                };
                 self.expr_to(callee, f)?;
                 for arg in args {
                     let r = self.alloc(arg.span)?;
@@ -331,6 +332,22 @@ impl Compiler<'_> {
                 r,
             ) => {
                 let a = self.expr_any(l)?;
+                if let ExprKind::Int(i) = r.kind {
+                    if let Ok(i) = i16::try_from(i) {
+                        self.set_line(e.span);
+                        let instr = match op {
+                            BinOp::Lt => Instr::JmpNotLtI { a, i, off: 0 },
+                            BinOp::Le => Instr::JmpNotLeI { a, i, off: 0 },
+                            BinOp::Gt => Instr::JmpNotGtI { a, i, off: 0 },
+                            BinOp::Ge => Instr::JmpNotGeI { a, i, off: 0 },
+                            BinOp::Eq => Instr::JmpNotEqI { a, i, off: 0 },
+                            _ => Instr::JmpEqI { a, i, off: 0 },
+                        };
+                        let j = self.emit(instr);
+                        self.finish_expr(mark, saved_line);
+                        return Ok(vec![j]);
+                    }
+                }
                 let b = self.expr_any(r)?;
                 self.set_line(e.span);
                 let instr = match op {
@@ -371,4 +388,24 @@ impl Compiler<'_> {
         self.finish_expr(mark, saved_line);
         Ok(jumps)
     }
+}
+
+type ImmOp = fn(Reg, Reg, i32) -> Instr;
+
+/// The immediate form of `R[b] op i` (a constructor and the immediate), when there
+/// is one and `i` fits. Subtraction becomes `ADDI` of the negation.
+pub(super) fn imm_arith(op: BinOp, i: i64) -> Option<(ImmOp, i32)> {
+    let make: ImmOp = match op {
+        BinOp::Add | BinOp::Sub => |a, b, i| Instr::AddI { a, b, i },
+        BinOp::Mul => |a, b, i| Instr::MulI { a, b, i },
+        BinOp::Mod => |a, b, i| Instr::ModI { a, b, i },
+        BinOp::FloorDiv => |a, b, i| Instr::IDivI { a, b, i },
+        _ => return None,
+    };
+    let i = if op == BinOp::Sub {
+        i.checked_neg()?
+    } else {
+        i
+    };
+    Some((make, i32::try_from(i).ok()?))
 }

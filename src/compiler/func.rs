@@ -77,6 +77,7 @@ impl FuncState {
 
     pub fn finish(mut self) -> FnProto {
         self.proto.captures = self.upvals.iter().map(|u| u.capture).collect();
+        thread_jumps(&mut self.proto.code);
         self.proto
     }
 
@@ -106,6 +107,12 @@ impl FuncState {
             | Instr::JmpNotGe { off, .. }
             | Instr::JmpNotEq { off, .. }
             | Instr::JmpEq { off, .. }
+            | Instr::JmpNotEqI { off, .. }
+            | Instr::JmpEqI { off, .. }
+            | Instr::JmpNotLtI { off, .. }
+            | Instr::JmpNotLeI { off, .. }
+            | Instr::JmpNotGtI { off, .. }
+            | Instr::JmpNotGeI { off, .. }
             | Instr::ForPrep { off, .. }
             | Instr::ForLoop { off, .. }
             | Instr::IterNext { off, .. }
@@ -172,5 +179,31 @@ impl FuncState {
             mutable,
         });
         Some((self.upvals.len() - 1) as u8)
+    }
+}
+
+/// Jump threading: an unconditional jump to another jump goes straight to the final
+/// target, and a jump to a return becomes that return, saving dispatches. (A jump to
+/// a `FORLOOP` cannot become a copy of it: the copy would fall through to the wrong
+/// place when the loop ends.)
+fn thread_jumps(code: &mut [Instr]) {
+    let target = |pc: usize, off: i32| (pc as i64 + 1 + off as i64) as usize;
+    for pc in 0..code.len() {
+        let Instr::Jmp { off } = code[pc] else {
+            continue;
+        };
+        let mut dest = target(pc, off);
+        // Follow chains of plain jumps (bounded, in case of a cycle).
+        for _ in 0..16 {
+            match code.get(dest) {
+                Some(Instr::Jmp { off }) if target(dest, *off) != dest => dest = target(dest, *off),
+                _ => break,
+            }
+        }
+        let rel = |abs: usize| (abs as i64 - (pc as i64 + 1)) as i32;
+        code[pc] = match code.get(dest) {
+            Some(&r @ (Instr::Return { .. } | Instr::Return0)) => r,
+            _ => Instr::Jmp { off: rel(dest) },
+        };
     }
 }

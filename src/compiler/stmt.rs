@@ -2,6 +2,7 @@
 //! try/catch and returns.
 
 use super::emit::{type_tag, Place};
+use super::expr::imm_arith;
 use super::func::LoopCtx;
 use super::{Compiler, GlobalKind, Options};
 use crate::ast::{Expr, ExprKind, Span, Stmt, StmtKind};
@@ -355,9 +356,18 @@ impl Compiler<'_> {
                         match op {
                             None => self.expr_to(value, reg)?,
                             Some(op) => {
-                                let v = self.expr_any(value)?;
-                                self.set_line(target.span.to(value.span));
-                                self.binop(op, reg, reg, v);
+                                let imm = match value.kind {
+                                    ExprKind::Int(i) => imm_arith(op, i),
+                                    _ => None,
+                                };
+                                if let Some((make, i)) = imm {
+                                    self.set_line(target.span.to(value.span));
+                                    self.emit(make(reg, reg, i));
+                                } else {
+                                    let v = self.expr_any(value)?;
+                                    self.set_line(target.span.to(value.span));
+                                    self.binop(op, reg, reg, v);
+                                }
                             }
                         }
                     }

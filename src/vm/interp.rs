@@ -152,6 +152,16 @@ impl Vm {
                 }
             }};
         }
+        // An ordering test against a small Int immediate (exact as a Float too).
+        macro_rules! compare_imm {
+            ($r:expr, $i:expr, $op:expr, $cmp:tt) => {{
+                match reg!($r) {
+                    Value::Int(x) => x $cmp ($i as i64),
+                    Value::Float(x) => x $cmp ($i as f64),
+                    x => try_op!(ops::compare(self, $op, x, Value::Int($i as i64))),
+                }
+            }};
+        }
         macro_rules! bool_of {
             ($r:expr) => {
                 match reg!($r) {
@@ -239,20 +249,35 @@ impl Vm {
                             None => throw!("integer overflow"),
                         },
                         Value::Float(x) => Value::Float(x + i as f64),
-                        x => try_op!(ops::arith(
+                        // The compiler emits `x - n` as ADDI with -n (n >= 0).
+                        x if i < 0 => try_op!(ops::arith(
                             self,
-                            if i < 0 && i != i32::MIN {
-                                ops::Arith::Sub
-                            } else {
-                                ops::Arith::Add
-                            },
+                            ops::Arith::Sub,
                             x,
-                            Value::Int(if i < 0 && i != i32::MIN {
-                                -(i as i64)
-                            } else {
-                                i as i64
-                            })
+                            Value::Int(-(i as i64))
                         )),
+                        x => try_op!(ops::arith(self, ops::Arith::Add, x, Value::Int(i as i64))),
+                    };
+                }
+                Instr::MulI { a, b, i } => {
+                    reg!(a) = match reg!(b) {
+                        Value::Int(x) => match x.checked_mul(i as i64) {
+                            Some(v) => Value::Int(v),
+                            None => throw!("integer overflow"),
+                        },
+                        x => try_op!(ops::arith(self, ops::Arith::Mul, x, Value::Int(i as i64))),
+                    };
+                }
+                Instr::ModI { a, b, i } => {
+                    reg!(a) = match reg!(b) {
+                        Value::Int(x) if i > 0 => Value::Int(x.rem_euclid(i as i64)),
+                        x => try_op!(ops::arith(self, ops::Arith::Mod, x, Value::Int(i as i64))),
+                    };
+                }
+                Instr::IDivI { a, b, i } => {
+                    reg!(a) = match reg!(b) {
+                        Value::Int(x) if i > 0 => Value::Int(x.div_euclid(i as i64)),
+                        x => try_op!(ops::arith(self, ops::Arith::IDiv, x, Value::Int(i as i64))),
                     };
                 }
                 Instr::Neg { a, b } => {
@@ -322,6 +347,46 @@ impl Vm {
                         (x, y) => ops::equal(&self.heap, x, y),
                     };
                     if eq {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotEqI { a, i, off } => {
+                    let eq = match reg!(a) {
+                        Value::Int(x) => x == i as i64,
+                        Value::Float(x) => x == i as f64,
+                        _ => false,
+                    };
+                    if !eq {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpEqI { a, i, off } => {
+                    let eq = match reg!(a) {
+                        Value::Int(x) => x == i as i64,
+                        Value::Float(x) => x == i as f64,
+                        _ => false,
+                    };
+                    if eq {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotLtI { a, i, off } => {
+                    if !compare_imm!(a, i, ops::Cmp::Lt, <) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotLeI { a, i, off } => {
+                    if !compare_imm!(a, i, ops::Cmp::Le, <=) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotGtI { a, i, off } => {
+                    if !compare_imm!(a, i, ops::Cmp::Gt, >) {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpNotGeI { a, i, off } => {
+                    if !compare_imm!(a, i, ops::Cmp::Ge, >=) {
                         jump!(off);
                     }
                 }
