@@ -65,18 +65,40 @@ impl Vm {
             return Ok(Value::Nil);
         };
         let mut proto: Rc<RtProto> = self.protos[frame.proto as usize].clone();
-        let mut closure = frame.closure;
-        let mut pc = frame.pc;
-        let mut base = frame.base;
-        let mut sp = frame.sp;
-        let interrupt = self.interrupt.clone();
+        // The next instruction and the window's register 0, as pointers: the loop
+        // carries as little state as possible so that it stays in machine
+        // registers. Both are re-derived whenever the frame changes (and `regs`
+        // whenever the register file may have been reallocated: only calls do).
+        let mut ip: *const Instr = proto.code.as_ptr().wrapping_add(frame.pc);
+        let mut regs: *mut Value = self.regs.as_mut_ptr().wrapping_add(frame.base);
 
+        // The running frame (its closure and virtual stack depth live there).
+        macro_rules! frame {
+            () => {
+                match self.frames.last_mut() {
+                    Some(f) => f,
+                    None => throw!("no frame"),
+                }
+            };
+        }
+        // Index of the next instruction.
+        macro_rules! pc {
+            () => {
+                (ip as usize - proto.code.as_ptr() as usize) / std::mem::size_of::<Instr>()
+            };
+        }
+        // Absolute index of the window's register 0.
+        macro_rules! base {
+            () => {
+                (regs as usize - self.regs.as_ptr() as usize) / std::mem::size_of::<Value>()
+            };
+        }
         // Saves the running frame's position (before a call, an error or a GC).
         macro_rules! save {
             () => {
+                let pc = pc!();
                 if let Some(f) = self.frames.last_mut() {
                     f.pc = pc;
-                    f.sp = sp;
                 }
             };
         }
@@ -89,15 +111,21 @@ impl Vm {
         // Checked where a program can loop forever: backward jumps and calls.
         macro_rules! check_interrupt {
             () => {
-                if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
                     save!();
                     return Err(Raise::Fatal("interrupted".to_string()));
                 }
             };
         }
+        // A register of the current window, as a place (read or assign).
         macro_rules! reg {
             ($r:expr) => {
-                self.regs[base + $r as usize]
+                // SAFETY: the verifier (run by `Vm::load` on every program) proved
+                // every register operand, including the implicit ranges of CALL,
+                // NEWLIST, CONCAT, FORLOOP and ITERNEXT, below the function's
+                // `num_regs`, and `enter` grew the register file to at least
+                // `base + num_regs + max_stack` before this frame started.
+                *unsafe { &mut *regs.add($r as usize) }
             };
         }
         macro_rules! try_op {
@@ -116,49 +144,93 @@ impl Vm {
             () => {
                 if self.heap.should_collect() {
                     save!();
-                    self.collect_garbage(base + proto.window());
+                    let top = base!() + proto.window();
+                    self.collect_garbage(top);
                 }
             };
         }
         macro_rules! jump {
             ($off:expr) => {
-                pc = (pc as isize + $off as isize) as usize
+                ip = ip.wrapping_offset($off as isize)
+            };
+        }
+        // Pops the running frame and continues in the caller with `v` written over
+        // the callee register (the register just below this window), or returns `v`
+        // when the entry frame returned.
+        macro_rules! return_to_caller {
+            ($v:expr) => {{
+                let v = $v;
+                let depth = self.frames.len();
+                if !self.open_upvals.is_empty() || !self.handlers.is_empty() {
+                    let base = base!();
+                    self.unwind_frame(base, depth);
+                }
+                self.frames.pop();
+                match self.frames.last() {
+                    Some(fr) => {
+                        // SAFETY: every frame's base is at least 1 (the entry frame's
+                        // callee sits in register 0), so register -1 of this window is
+                        // the caller's callee register, inside the register file.
+                        unsafe { *regs.sub(1) = v };
+                        proto = self.protos[fr.proto as usize].clone();
+                        ip = proto.code.as_ptr().wrapping_add(fr.pc);
+                        regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
+                    }
+                    None => {
+                        self.regs[0] = v;
+                        return Ok(v);
+                    }
+                }
+            }};
+        }
+        // A register of the current window, by shared reference (no copy).
+        macro_rules! rd {
+            ($r:expr) => {
+                // SAFETY: as for `reg!`.
+                unsafe { &*regs.add($r as usize) }
             };
         }
         macro_rules! arith {
             ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
-                let (x, y) = (reg!($b), reg!($c));
-                reg!($a) = match (x, y) {
-                    (Value::Int(x), Value::Int(y)) => match x.$int(y) {
+                let v = match (rd!($b), rd!($c)) {
+                    (Value::Int(x), Value::Int(y)) => match x.$int(*y) {
                         Some(v) => Value::Int(v),
                         None => throw!("integer overflow"),
                     },
-                    (Value::Float(x), Value::Float(y)) => Value::Float(x $float y),
-                    _ => {
+                    (Value::Float(x), Value::Float(y)) => Value::Float(*x $float *y),
+                    (x, y) => {
+                        let (x, y) = (*x, *y);
                         let v = try_op!(ops::arith(self, $op, x, y));
                         reg!($a) = v;
                         gc_point!();
                         continue;
                     }
                 };
+                reg!($a) = v;
             }};
         }
         macro_rules! compare {
             ($b:expr, $c:expr, $op:expr, $cmp:tt) => {{
-                match (reg!($b), reg!($c)) {
+                match (rd!($b), rd!($c)) {
                     (Value::Int(x), Value::Int(y)) => x $cmp y,
                     (Value::Float(x), Value::Float(y)) => x $cmp y,
-                    (x, y) => try_op!(ops::compare(self, $op, x, y)),
+                    (x, y) => {
+                        let (x, y) = (*x, *y);
+                        try_op!(ops::compare(self, $op, x, y))
+                    }
                 }
             }};
         }
         // An ordering test against a small Int immediate (exact as a Float too).
         macro_rules! compare_imm {
             ($r:expr, $i:expr, $op:expr, $cmp:tt) => {{
-                match reg!($r) {
-                    Value::Int(x) => x $cmp ($i as i64),
-                    Value::Float(x) => x $cmp ($i as f64),
-                    x => try_op!(ops::compare(self, $op, x, Value::Int($i as i64))),
+                match rd!($r) {
+                    Value::Int(x) => *x $cmp ($i as i64),
+                    Value::Float(x) => *x $cmp ($i as f64),
+                    x => {
+                        let x = *x;
+                        try_op!(ops::compare(self, $op, x, Value::Int($i as i64)))
+                    }
                 }
             }};
         }
@@ -172,14 +244,20 @@ impl Vm {
         }
 
         loop {
-            let instr = proto.code[pc];
-            pc += 1;
-            match instr {
+            // SAFETY: the verifier proved every jump target inside the code and that
+            // control cannot run past the last instruction, so `ip` points at an
+            // instruction of `proto.code`, which the `proto` Rc keeps alive.
+            let instr = unsafe { &*ip };
+            ip = ip.wrapping_add(1);
+            match *instr {
                 Instr::Move { a, b } => reg!(a) = reg!(b),
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
                 Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
                 Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
-                Instr::LoadK { a, k } => reg!(a) = proto.consts[k as usize],
+                Instr::LoadK { a, k } => {
+                    // SAFETY: the verifier proved every constant index in range.
+                    reg!(a) = *unsafe { proto.consts.get_unchecked(k as usize) }
+                }
                 Instr::GetGlobal { a, g } => match self.globals[g as usize] {
                     Some(v) => reg!(a) = v,
                     None => throw!(format!(
@@ -191,6 +269,7 @@ impl Vm {
                 },
                 Instr::SetGlobal { a, g } => self.globals[g as usize] = Some(reg!(a)),
                 Instr::GetUpval { a, u } => {
+                    let closure = frame!().closure;
                     let r = self.heap.closure(closure).upvals[u as usize];
                     reg!(a) = match self.heap.upval(r) {
                         Upval::Open(i) => self.regs[i],
@@ -198,6 +277,7 @@ impl Vm {
                     };
                 }
                 Instr::SetUpval { a, u } => {
+                    let closure = frame!().closure;
                     let r = self.heap.closure(closure).upvals[u as usize];
                     let v = reg!(a);
                     match self.heap.upval(r) {
@@ -205,14 +285,21 @@ impl Vm {
                         Upval::Closed(_) => self.heap.set_upval(r, Upval::Closed(v)),
                     }
                 }
-                Instr::Close { a } => self.close_upvals(base + a as usize),
+                Instr::Close { a } => {
+                    let from = base!() + a as usize;
+                    self.close_upvals(from)
+                }
                 Instr::Closure { a, f } => {
+                    let closure = frame!().closure;
                     let pid = proto.children[f as usize];
                     let child = self.protos[pid as usize].clone();
                     let mut upvals = Vec::with_capacity(child.captures.len());
                     for cap in &child.captures {
                         upvals.push(match *cap {
-                            Capture::Local(r) => self.capture_register(base + r as usize),
+                            Capture::Local(r) => {
+                                let at = base!() + r as usize;
+                                self.capture_register(at)
+                            }
                             Capture::Upvalue(i) => self.heap.closure(closure).upvals[i as usize],
                         });
                     }
@@ -228,11 +315,13 @@ impl Vm {
                 Instr::Sub { a, b, c } => arith!(a, b, c, ops::Arith::Sub, checked_sub, -),
                 Instr::Mul { a, b, c } => arith!(a, b, c, ops::Arith::Mul, checked_mul, *),
                 Instr::Div { a, b, c } => {
-                    let v = try_op!(ops::arith(self, ops::Arith::Div, reg!(b), reg!(c)));
+                    let (x, y) = (reg!(b), reg!(c));
+                    let v = try_op!(ops::arith(self, ops::Arith::Div, x, y));
                     reg!(a) = v;
                 }
                 Instr::IDiv { a, b, c } => {
-                    let v = try_op!(ops::arith(self, ops::Arith::IDiv, reg!(b), reg!(c)));
+                    let (x, y) = (reg!(b), reg!(c));
+                    let v = try_op!(ops::arith(self, ops::Arith::IDiv, x, y));
                     reg!(a) = v;
                 }
                 Instr::Mod { a, b, c } => {
@@ -427,43 +516,56 @@ impl Vm {
                 Instr::Call { a, b } => {
                     check_interrupt!();
                     save!();
+                    let base = base!();
                     let f = base + a as usize;
+                    // The common case, a closure with the right arity and room in the
+                    // register file, is handled here; everything else in `enter`.
+                    let fast = match reg!(a) {
+                        Value::Func(c) => match self.heap.get(c) {
+                            Obj::Closure(cl) => {
+                                let callee = &self.protos[cl.proto as usize];
+                                (callee.arity == b
+                                    && self.frames.len() < MAX_FRAMES
+                                    && f + 1 + callee.window() <= self.regs.len())
+                                .then_some((c, cl.proto))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some((c, pid)) = fast {
+                        self.frames.push(Frame {
+                            closure: c,
+                            proto: pid,
+                            pc: 0,
+                            base: f + 1,
+                            sp: 0,
+                        });
+                        proto = self.protos[pid as usize].clone();
+                        ip = proto.code.as_ptr();
+                        regs = regs.wrapping_add(a as usize + 1);
+                        continue;
+                    }
                     match self.enter(f, b as usize) {
                         Ok(None) => {
                             let fr = *self.frames.last().expect("enter pushed a frame");
                             proto = self.protos[fr.proto as usize].clone();
-                            closure = fr.closure;
-                            pc = 0;
-                            base = fr.base;
-                            sp = 0;
+                            ip = proto.code.as_ptr();
+                            regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
                         }
-                        Ok(Some(_)) => gc_point!(),
+                        Ok(Some(_)) => {
+                            // A native ran; it wrote its result through `self.regs`.
+                            regs = self.regs.as_mut_ptr().wrapping_add(base);
+                            gc_point!();
+                        }
                         Err(e) => return Err(e),
                     }
                 }
                 Instr::Return { a } => {
                     let v = reg!(a);
-                    if let Some(fr) = self.do_return(base, v) {
-                        proto = self.protos[fr.proto as usize].clone();
-                        closure = fr.closure;
-                        pc = fr.pc;
-                        base = fr.base;
-                        sp = fr.sp;
-                    } else {
-                        return Ok(v);
-                    }
+                    return_to_caller!(v);
                 }
-                Instr::Return0 => {
-                    if let Some(fr) = self.do_return(base, Value::Nil) {
-                        proto = self.protos[fr.proto as usize].clone();
-                        closure = fr.closure;
-                        pc = fr.pc;
-                        base = fr.base;
-                        sp = fr.sp;
-                    } else {
-                        return Ok(Value::Nil);
-                    }
-                }
+                Instr::Return0 => return_to_caller!(Value::Nil),
 
                 Instr::ForPrep { a, inclusive, off } => {
                     let (start, end) = match (reg!(a), reg!(a + 1)) {
@@ -556,13 +658,13 @@ impl Vm {
                 }
 
                 Instr::NewList { a, b, c } => {
-                    let start = base + b as usize;
+                    let start = base!() + b as usize;
                     let items = self.regs[start..start + c as usize].to_vec();
                     reg!(a) = self.heap.alloc_list(items);
                     gc_point!();
                 }
                 Instr::AppendList { a, b, c } => {
-                    let start = base + b as usize;
+                    let start = base!() + b as usize;
                     if let Value::List(r) = reg!(a) {
                         let items: Vec<Value> = self.regs[start..start + c as usize].to_vec();
                         let l = self.heap.list_mut(r);
@@ -573,7 +675,8 @@ impl Vm {
                     }
                 }
                 Instr::NewMap { a, b, c } => {
-                    let v = try_op!(ops::new_map(self, base + b as usize, c as usize));
+                    let start = base!() + b as usize;
+                    let v = try_op!(ops::new_map(self, start, c as usize));
                     reg!(a) = v;
                     gc_point!();
                 }
@@ -613,12 +716,14 @@ impl Vm {
                 }
                 Instr::GetField { a, b, k } => {
                     let key = proto.consts[k as usize];
-                    let v = try_op!(ops::get_index(self, reg!(b), key));
+                    let obj = reg!(b);
+                    let v = try_op!(ops::get_index(self, obj, key));
                     reg!(a) = v;
                 }
                 Instr::SetField { a, k, c } => {
                     let key = proto.consts[k as usize];
-                    try_op!(ops::set_index(self, reg!(a), key, reg!(c)));
+                    let (obj, v) = (reg!(a), reg!(c));
+                    try_op!(ops::set_index(self, obj, key, v));
                     gc_point!();
                 }
 
@@ -648,21 +753,26 @@ impl Vm {
                 }
 
                 Instr::Push { a } => {
-                    let top = base + proto.num_regs as usize + sp;
-                    self.regs[top] = reg!(a);
-                    sp += 1;
+                    let v = reg!(a);
+                    // The stack slot is register num_regs + sp of this window.
+                    let f = frame!();
+                    let sp = f.sp;
+                    f.sp += 1;
+                    reg!(proto.num_regs as usize + sp) = v;
                 }
                 Instr::Pop { a } => {
-                    sp -= 1;
-                    let top = base + proto.num_regs as usize + sp;
-                    reg!(a) = self.regs[top];
+                    // The verifier proved the depth is never negative here.
+                    let f = frame!();
+                    f.sp -= 1;
+                    let sp = f.sp;
+                    reg!(a) = reg!(proto.num_regs as usize + sp);
                 }
 
                 Instr::TryBegin { a, off } => {
                     self.handlers.push(Handler {
                         depth: self.frames.len(),
-                        pc: (pc as isize + off as isize) as usize,
-                        reg: base + a as usize,
+                        pc: (pc!() as isize + off as isize) as usize,
+                        reg: base!() + a as usize,
                     });
                 }
                 Instr::TryEnd => {
@@ -672,19 +782,16 @@ impl Vm {
         }
     }
 
-    /// Pops the current frame, handing `v` to the caller. Returns the caller's frame,
-    /// or `None` when the entry frame returned.
-    fn do_return(&mut self, base: usize, v: Value) -> Option<Frame> {
+    /// Closes the captured variables of a returning frame and drops the `try`
+    /// blocks it left open.
+    #[cold]
+    fn unwind_frame(&mut self, base: usize, depth: usize) {
         if self.open_upvals.last().is_some_and(|&(idx, _)| idx >= base) {
             self.close_upvals(base);
         }
-        let depth = self.frames.len();
         while self.handlers.last().is_some_and(|h| h.depth >= depth) {
             self.handlers.pop();
         }
-        self.frames.pop();
-        self.regs[base - 1] = v;
-        self.frames.last().copied()
     }
 
     /// The value of a map key (a String key becomes a string value sharing its text).
