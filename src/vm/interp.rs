@@ -359,6 +359,11 @@ impl Vm {
                 }
                 Instr::ModI { a, b, i } => {
                     reg!(a) = match reg!(b) {
+                        // A power-of-two divisor needs no division: floored modulo
+                        // by 2^k keeps the low k bits, for negative x too.
+                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
+                            Value::Int(x & (i as i64 - 1))
+                        }
                         Value::Int(x) if i > 0 => Value::Int(x.rem_euclid(i as i64)),
                         x => try_op!(ops::arith(self, ops::Arith::Mod, x, Value::Int(i as i64))),
                     };
