@@ -212,6 +212,10 @@ impl Session {
             Ok(v) => Ok(v),
             Err(VmError::Exit(code)) => Err(Outcome::Exit(code as u8)),
             Err(VmError::Runtime(e)) => {
+                if self.unbuffered && e.message == "interrupted" {
+                    // Past the `^C` the terminal echoed.
+                    eprintln!();
+                }
                 let text = e.render();
                 let text = match text.strip_prefix("error") {
                     Some(rest) if self.color => format!("\x1b[1;31merror\x1b[0m{rest}"),
