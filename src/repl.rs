@@ -553,7 +553,8 @@ pub fn run() -> u8 {
 /// Runs the interactive REPL on the terminal. Ctrl-D and `:quit` leave with 0.
 pub fn run_interactive() -> u8 {
     use rustyline::error::ReadlineError;
-    let color = use_color(std::io::stdout().is_terminal());
+    let highlight = use_color(std::io::stdout().is_terminal());
+    let color = highlight && std::io::stderr().is_terminal();
     let config = rustyline::Config::builder()
         .max_history_size(10_000)
         .map(|b| b.auto_add_history(false).build())
@@ -567,7 +568,7 @@ pub fn run_interactive() -> u8 {
             }
         };
     let mut repl = Repl::new(Session::new(true, color));
-    editor.set_helper(Some(helper::VelaHelper::new(color)));
+    editor.set_helper(Some(helper::VelaHelper::new(highlight)));
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
