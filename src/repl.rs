@@ -114,14 +114,6 @@ impl Session {
         self.protos.clear();
     }
 
-    pub fn vm(&self) -> &Vm {
-        &self.vm
-    }
-
-    pub fn table(&self) -> &GlobalTable {
-        &self.table
-    }
-
     /// Compiles and runs one entry. Echoes a non-nil value of a final expression
     /// (and stores it in `_`); reports errors on stderr. With `allow_incomplete`, an
     /// entry that stops inside an unfinished construct gives [`Outcome::Incomplete`]
@@ -169,7 +161,11 @@ impl Session {
     /// A copy of the table in which the names that `source` declares at top level
     /// with `let` or `fn` are immutable (whatever they were before).
     fn redeclared(&self, source: &str) -> GlobalTable {
-        let Ok(stmts) = parser::parse(source) else {
+        let any_state = self
+            .table
+            .names()
+            .any(|n| self.table.kind(n) == Some(GlobalKind::State));
+        let Some(stmts) = any_state.then(|| parser::parse(source).ok()).flatten() else {
             return self.table.clone();
         };
         let fixed: Vec<&str> = stmts
@@ -557,7 +553,11 @@ pub fn run_interactive() -> u8 {
     let color = highlight && std::io::stderr().is_terminal();
     let config = rustyline::Config::builder()
         .max_history_size(10_000)
-        .map(|b| b.auto_add_history(false).build())
+        .map(|b| {
+            b.auto_add_history(false)
+                .completion_type(rustyline::CompletionType::List)
+                .build()
+        })
         .unwrap_or_default();
     let mut editor: rustyline::Editor<helper::VelaHelper, rustyline::history::FileHistory> =
         match rustyline::Editor::with_config(config) {
@@ -663,19 +663,22 @@ mod helper {
             let before = &line[..pos];
             if self.pending.is_empty() && before.trim_start().starts_with(':') {
                 let t = before.trim_start();
-                if let Some(rest) = t.strip_prefix(":load ") {
-                    let _ = rest;
+                if t.starts_with(":load ") {
                     return self.files.complete(line, pos, ctx);
                 }
                 if !t.contains(char::is_whitespace) {
                     let start = pos - t.len();
+                    // A command that takes an argument completes with a space.
                     let cands = COMMANDS
                         .iter()
-                        .map(|(c, _)| c.split(' ').next().unwrap_or(c))
-                        .filter(|c| c.starts_with(t))
-                        .map(|c| Pair {
-                            display: c.to_string(),
-                            replacement: c.to_string(),
+                        .map(|(c, _)| match c.split_once(' ') {
+                            Some((name, _)) => (name, format!("{name} ")),
+                            None => (*c, c.to_string()),
+                        })
+                        .filter(|(name, _)| name.starts_with(t))
+                        .map(|(name, replacement)| Pair {
+                            display: name.to_string(),
+                            replacement,
                         })
                         .collect();
                     return Ok((start, cands));
@@ -942,7 +945,8 @@ mod sigint {
     /// previous disposition.
     pub struct Guard {
         old: libc::sigaction,
-        flag: Arc<AtomicBool>,
+        /// Keeps the flag FLAG points to alive.
+        _flag: Arc<AtomicBool>,
     }
 
     impl Guard {
@@ -962,7 +966,7 @@ mod sigint {
                     FLAG.store(std::ptr::null_mut(), Ordering::SeqCst);
                     return None;
                 }
-                Some(Guard { old, flag })
+                Some(Guard { old, _flag: flag })
             }
         }
     }
@@ -974,7 +978,6 @@ mod sigint {
                 libc::sigaction(libc::SIGINT, &self.old, std::ptr::null_mut());
             }
             FLAG.store(std::ptr::null_mut(), Ordering::SeqCst);
-            let _ = &self.flag;
         }
     }
 }
