@@ -21,7 +21,6 @@ use crate::vm::object::Obj;
 use crate::vm::{builtins, Value, Vm, VmError};
 use crate::{builtin_globals, compile_with, parser};
 use std::io::{BufRead, IsTerminal, Write};
-use std::rc::Rc;
 
 /// The chunk name of REPL entries in diagnostics and tracebacks.
 pub const CHUNK: &str = "<repl>";
@@ -73,7 +72,7 @@ pub struct Session {
     vm: Vm,
     table: GlobalTable,
     /// Every program loaded into the VM, in order.
-    programs: Vec<Rc<Program>>,
+    programs: Vec<Program>,
     /// For each prototype the VM has loaded (by its index): the program it came from
     /// and the path of child indices from that program's main function.
     protos: Vec<(usize, Vec<usize>)>,
@@ -240,7 +239,7 @@ impl Session {
         self.protos.truncate(before);
         self.protos.resize_with(before, || (usize::MAX, Vec::new()));
         self.protos.extend(paths.into_iter().map(|p| (index, p)));
-        self.programs.push(Rc::new(program));
+        self.programs.push(program);
     }
 
     fn report_compile_error(&self, e: &CompileError, chunk: &str, source: &str) {
