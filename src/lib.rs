@@ -16,6 +16,7 @@ pub mod compiler;
 pub mod diagnostics;
 pub mod lexer;
 pub mod parser;
+pub mod repl;
 pub mod textform;
 pub mod vm;
 

@@ -1,4 +1,4 @@
-//! The `vela` command line: run scripts.
+//! The `vela` command line: run scripts; with no arguments, the REPL.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,6 +31,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Start the interactive REPL (also what `vela` alone does).
+    Repl,
 }
 
 fn main() -> ExitCode {
@@ -40,11 +42,7 @@ fn main() -> ExitCode {
         .stack_size(256 << 20)
         .spawn(move || match cli.command {
             Some(Command::Run { file, args }) => run_file(&file, args),
-            None => {
-                use clap::CommandFactory;
-                let _ = Cli::command().print_help();
-                ExitCode::from(64)
-            }
+            Some(Command::Repl) | None => ExitCode::from(vela::repl::run()),
         });
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
