@@ -12,7 +12,6 @@
 //! Two drivers feed the same [`Repl`]: [`run_interactive`] (rustyline: history,
 //! completion, highlighting) when stdin is a terminal, and [`run_piped`] otherwise.
 
-use crate::ast::StmtKind;
 use crate::bytecode::disasm::{disassemble, disassemble_fn};
 use crate::bytecode::{FnProto, Program};
 use crate::compiler::{GlobalKind, GlobalTable, Options};
@@ -142,57 +141,15 @@ impl Session {
     }
 
     /// Compiles an entry against the session's globals; the table changes only when
-    /// compiling succeeds. A `let` or `fn` declaring a name that was `state` makes it
-    /// immutable again: the new declaration replaces the old one.
+    /// compiling succeeds (and a declaration replaces an older one's kind).
     fn compile(
         &mut self,
         source: &str,
         chunk: &str,
         return_last_expr: bool,
     ) -> Result<Program, CompileError> {
-        let mut table = self.redeclared(source);
         let options = Options { return_last_expr };
-        let program = compile_with(source, chunk, &mut table, options)?;
-        self.table = table;
-        Ok(program)
-    }
-
-    /// A copy of the table in which the names that `source` declares at top level
-    /// with `let` or `fn` are immutable (whatever they were before).
-    fn redeclared(&self, source: &str) -> GlobalTable {
-        let any_state = self
-            .table
-            .names()
-            .any(|n| self.table.kind(n) == Some(GlobalKind::State));
-        let Some(stmts) = any_state.then(|| parser::parse(source).ok()).flatten() else {
-            return self.table.clone();
-        };
-        let fixed: Vec<&str> = stmts
-            .iter()
-            .filter_map(|s| match &s.kind {
-                StmtKind::Let {
-                    mutable: false,
-                    name,
-                    ..
-                } => Some(name.as_str()),
-                StmtKind::Fn(decl) => decl.name.as_deref(),
-                _ => None,
-            })
-            .filter(|n| self.table.kind(n) == Some(GlobalKind::State))
-            .collect();
-        if fixed.is_empty() {
-            return self.table.clone();
-        }
-        // Rebuilt in slot order, so every name keeps its slot.
-        let mut table = GlobalTable::default();
-        for name in self.table.names() {
-            match self.table.kind(name) {
-                Some(GlobalKind::State) if !fixed.contains(&name) => table.declare(name, true),
-                Some(GlobalKind::Used) | None => table.slot(name),
-                _ => table.declare(name, false),
-            };
-        }
-        table
+        compile_with(source, chunk, &mut self.table, options)
     }
 
     /// Loads a compiled program and runs it, with Ctrl-C interrupting it. Errors are

@@ -67,6 +67,13 @@ impl GlobalTable {
         slot
     }
 
+    /// Gives `name` exactly this kind (a new top-level declaration replaces the old).
+    pub fn redeclare(&mut self, name: &str, kind: GlobalKind) -> u32 {
+        let slot = self.slot(name);
+        self.names[slot as usize] = kind;
+        slot
+    }
+
     pub fn kind(&self, name: &str) -> Option<GlobalKind> {
         self.names.get(name).copied()
     }
@@ -102,19 +109,32 @@ pub fn compile(
 ) -> Result<Program, CompileError> {
     let mut table = globals.clone();
     // Top-level declarations are known before any code is compiled, so functions
-    // may refer to (and assign) globals declared further down.
+    // may refer to (and assign) globals declared further down. A name this chunk
+    // declares takes the kind the chunk gives it (the new declaration replaces an
+    // older one, e.g. from an earlier REPL entry); within one chunk, a name declared
+    // with `state` anywhere is assignable.
+    let mut declared: IndexMap<&str, GlobalKind> = IndexMap::new();
     for stmt in stmts {
-        match &stmt.kind {
+        let (name, kind) = match &stmt.kind {
             StmtKind::Let { mutable, name, .. } => {
-                table.declare(name, *mutable);
+                let kind = if *mutable {
+                    GlobalKind::State
+                } else {
+                    GlobalKind::Let
+                };
+                (name.as_str(), kind)
             }
-            StmtKind::Fn(decl) => {
-                if let Some(name) = &decl.name {
-                    table.declare(name, false);
-                }
-            }
-            _ => {}
-        }
+            StmtKind::Fn(decl) => match &decl.name {
+                Some(name) => (name.as_str(), GlobalKind::Let),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let entry = declared.entry(name).or_insert(kind);
+        *entry = (*entry).max(kind);
+    }
+    for (name, kind) in declared {
+        table.redeclare(name, kind);
     }
     let mut c = Compiler {
         funcs: vec![FuncState::new("<script>".to_string(), true)],
