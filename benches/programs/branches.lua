@@ -15,4 +15,4 @@ local function run(n)
   return a + 10 * b + 100 * c + 1000 * d
 end
 
-print(string.format("%d", run(5000000)))
+print(string.format("%d", run(8000000)))

@@ -13,4 +13,4 @@ def run(n):
     return a + 10 * b + 100 * c + 1000 * d
 
 
-print(run(5000000))
+print(run(8000000))

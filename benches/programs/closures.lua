@@ -21,4 +21,4 @@ local function run(rounds, calls)
   return total
 end
 
-print(string.format("%d", run(2000, 1000)))
+print(string.format("%d", run(4000, 1000)))

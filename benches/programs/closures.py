@@ -21,4 +21,4 @@ def run(rounds, calls):
     return total
 
 
-print(run(2000, 1000))
+print(run(4000, 1000))

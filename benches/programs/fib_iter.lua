@@ -1,4 +1,4 @@
--- Iterative Fibonacci modulo a prime, for 50 values of n around 100,000.
+-- Iterative Fibonacci modulo a prime, for 100 values of n around 100,000.
 local function fib(n)
   local a, b = 0, 1
   for _ = 1, n do
@@ -8,7 +8,7 @@ local function fib(n)
 end
 
 local total = 0
-for k = 0, 49 do
+for k = 0, 99 do
   total = (total + fib(100000 + k)) % 1000000007
 end
 print(string.format("%d", total))

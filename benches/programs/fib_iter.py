@@ -1,4 +1,4 @@
-# Iterative Fibonacci modulo a prime, for 50 values of n around 100,000.
+# Iterative Fibonacci modulo a prime, for 100 values of n around 100,000.
 def fib(n):
     a, b = 0, 1
     for _ in range(n):
@@ -7,6 +7,6 @@ def fib(n):
 
 
 total = 0
-for k in range(50):
+for k in range(100):
     total = (total + fib(100000 + k)) % 1000000007
 print(total)

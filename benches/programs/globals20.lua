@@ -28,4 +28,4 @@ local function run(n)
   return 1 * g0 + 2 * g1 + 3 * g2 + 4 * g3 + 5 * g4 + 6 * g5 + 7 * g6 + 8 * g7 + 9 * g8 + 10 * g9 + 11 * g10 + 12 * g11 + 13 * g12 + 14 * g13 + 15 * g14 + 16 * g15 + 17 * g16 + 18 * g17 + 19 * g18 + 20 * g19
 end
 
-print(string.format("%d", run(1000000)))
+print(string.format("%d", run(1500000)))

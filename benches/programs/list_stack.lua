@@ -19,4 +19,4 @@ local function run(rounds)
   return total
 end
 
-print(string.format("%d", run(1500)))
+print(string.format("%d", run(4000)))

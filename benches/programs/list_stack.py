@@ -12,4 +12,4 @@ def run(rounds):
     return total
 
 
-print(run(1500))
+print(run(4000))

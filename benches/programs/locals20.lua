@@ -27,4 +27,4 @@ local function run(n)
   return 1 * v0 + 2 * v1 + 3 * v2 + 4 * v3 + 5 * v4 + 6 * v5 + 7 * v6 + 8 * v7 + 9 * v8 + 10 * v9 + 11 * v10 + 12 * v11 + 13 * v12 + 14 * v13 + 15 * v14 + 16 * v15 + 17 * v16 + 18 * v17 + 19 * v18 + 20 * v19
 end
 
-print(string.format("%d", run(1000000)))
+print(string.format("%d", run(1500000)))

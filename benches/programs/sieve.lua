@@ -28,7 +28,7 @@ local function sieve(n)
 end
 
 local total = 0
-for k = 0, 3 do
+for k = 0, 7 do
   total = total + sieve(500000 + k)
 end
 print(string.format("%d", total))

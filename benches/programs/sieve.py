@@ -21,6 +21,6 @@ def sieve(n):
 
 
 total = 0
-for k in range(4):
+for k in range(8):
     total += sieve(500000 + k)
 print(total)

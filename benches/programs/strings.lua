@@ -12,4 +12,4 @@ local function run(rounds, n)
   return total
 end
 
-print(string.format("%d", run(100, 10000)))
+print(string.format("%d", run(500, 10000)))

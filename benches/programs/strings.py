@@ -10,4 +10,4 @@ def run(rounds, n):
     return total
 
 
-print(run(100, 10000))
+print(run(500, 10000))
