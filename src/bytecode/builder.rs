@@ -35,6 +35,10 @@
 //! instruction, never negative, `CALL` only at depth 0, and no path falling off the
 //! end of the code. It computes `num_regs` (the highest register an instruction
 //! names, plus one, and at least the arity) and `max_stack` (the deepest depth).
+//!
+//! A `TRYBEGIN` handler is checked at the depth the `TRYBEGIN` ran with; the VM enters
+//! it with the depth of the instruction that failed, so keep PUSH/POP balanced inside
+//! a try block (the builder does not check every instruction that can fail).
 
 use super::instr::{Instr, Reg, TypeTag};
 use super::proto::{Capture, Constant, FnProto, Program};
