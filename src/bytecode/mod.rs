@@ -1,5 +1,6 @@
 //! Bytecode: the instruction set, function prototypes and programs.
 
+pub mod builder;
 pub mod disasm;
 pub mod instr;
 pub mod proto;
