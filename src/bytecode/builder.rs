@@ -566,6 +566,12 @@ fn successors(ins: &Instr) -> (bool, Option<i32>) {
         | Instr::JmpNotGe { off, .. }
         | Instr::JmpNotEq { off, .. }
         | Instr::JmpEq { off, .. }
+        | Instr::JmpNotEqI { off, .. }
+        | Instr::JmpEqI { off, .. }
+        | Instr::JmpNotLtI { off, .. }
+        | Instr::JmpNotLeI { off, .. }
+        | Instr::JmpNotGtI { off, .. }
+        | Instr::JmpNotGeI { off, .. }
         | Instr::JmpIfFalse { off, .. }
         | Instr::JmpIfTrue { off, .. }
         | Instr::ForPrep { off, .. }
@@ -633,6 +639,9 @@ fn registers_named(ins: &Instr) -> u32 {
         | Instr::Not { a, b }
         | Instr::ToStr { a, b }
         | Instr::AddI { a, b, .. }
+        | Instr::MulI { a, b, .. }
+        | Instr::ModI { a, b, .. }
+        | Instr::IDivI { a, b, .. }
         | Instr::GetField { a, b, .. } => r(a).max(r(b)),
         Instr::LoadNil { a }
         | Instr::LoadBool { a, .. }
@@ -649,6 +658,12 @@ fn registers_named(ins: &Instr) -> u32 {
         | Instr::CheckBool { a }
         | Instr::CheckType { a, .. }
         | Instr::Return { a }
+        | Instr::JmpNotEqI { a, .. }
+        | Instr::JmpEqI { a, .. }
+        | Instr::JmpNotLtI { a, .. }
+        | Instr::JmpNotLeI { a, .. }
+        | Instr::JmpNotGtI { a, .. }
+        | Instr::JmpNotGeI { a, .. }
         | Instr::Push { a }
         | Instr::Pop { a }
         | Instr::TryBegin { a, .. } => r(a),
