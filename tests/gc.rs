@@ -11,6 +11,8 @@
 //!   number of rounds and stays within a small multiple of one structure's peak.
 //! - `deep_structure_marked_without_recursion`: `tests/programs/gc_deep.vela` (a list
 //!   nested 1,000,000 deep) survives collections and is dropped without a crash.
+//! - `deep_recursion_frames_are_roots`: `tests/programs/gc_deep_recursion.vela` (100,000
+//!   nested calls holding lists and maps) keeps every frame's objects alive.
 //!
 //! The memory tests use `target/release/vela` when it exists and is newer than the
 //! sources, otherwise the debug binary built for this test (with a smaller churn count,
@@ -372,4 +374,21 @@ fn deep_structure_marked_without_recursion() {
         run.stdout, "depth: 1000000\njunk: 1000000 b still: 999999\n",
         "deep-structure program output"
     );
+}
+
+#[test]
+fn deep_recursion_frames_are_roots() {
+    // 100,000 nested calls whose frames hold lists and maps while the program makes
+    // garbage; then a shallower run in stress mode, collecting at every allocation.
+    let path = "tests/programs/gc_deep_recursion.vela";
+    let run = run_vela(&debug_binary(), path, &[], false);
+    assert_eq!(run.code, Some(0), "deep-recursion program failed: {run:#?}");
+    assert_eq!(run.stdout, "levels: 100001 ok: 100001\n");
+    let run = run_vela(&debug_binary(), path, &["1500".to_string()], true);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "deep-recursion program failed under stress: {run:#?}"
+    );
+    assert_eq!(run.stdout, "levels: 1501 ok: 1501\n");
 }
