@@ -558,23 +558,32 @@ fn pow(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
 fn sort(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     let r = list_arg("sort", arg(vm, start, 0))?;
     let mut items = std::mem::take(&mut vm.heap.list_mut(r).items);
+    // Numbers sort with numbers and strings with strings; the error names the first
+    // element's type and the first type that cannot be compared with it.
+    let class = |v: &Value| match v {
+        Value::Int(_) | Value::Float(_) => 0,
+        Value::Str(_) => 1,
+        _ => 2,
+    };
+    let mismatch = match items.first() {
+        Some(first) if items.len() > 1 => {
+            if class(first) == 2 {
+                Some((*first, items[1]))
+            } else {
+                items
+                    .iter()
+                    .find(|v| class(v) != class(first))
+                    .map(|bad| (*first, *bad))
+            }
+        }
+        _ => None,
+    };
     let mut err = None;
-    let all_numbers = items
-        .iter()
-        .all(|v| matches!(v, Value::Int(_) | Value::Float(_)));
-    let all_strings = items.iter().all(|v| matches!(v, Value::Str(_)));
-    if !all_numbers && !all_strings {
-        let bad = items
-            .iter()
-            .find(|v| !matches!(v, Value::Int(_) | Value::Float(_) | Value::Str(_)))
-            .or_else(|| items.iter().find(|v| matches!(v, Value::Str(_))))
-            .copied()
-            .unwrap_or(Value::Nil);
-        let first = items.first().copied().unwrap_or(Value::Nil);
+    if let Some((a, b)) = mismatch {
         err = Some(Raise::Error(format!(
             "sort: cannot compare {} and {}",
-            first.type_name(),
-            bad.type_name()
+            a.type_name(),
+            b.type_name()
         )));
     } else {
         let heap = &vm.heap;

@@ -196,7 +196,7 @@ pub fn compare(vm: &mut Vm, op: Cmp, x: Value, y: Value) -> Result<bool, Raise> 
 /// terminate: a pair already being compared is assumed equal), functions by identity.
 pub fn equal(heap: &Heap, x: Value, y: Value) -> bool {
     let mut work = vec![(x, y)];
-    let mut assumed: Vec<(u32, u32)> = Vec::new();
+    let mut assumed: std::collections::HashSet<(u32, u32)> = Default::default();
     while let Some((x, y)) = work.pop() {
         let same = match (x, y) {
             (Value::Nil, Value::Nil) => true,
@@ -217,7 +217,7 @@ pub fn equal(heap: &Heap, x: Value, y: Value) -> bool {
                 if la.len() != lb.len() {
                     false
                 } else {
-                    assumed.push((a.0, b.0));
+                    assumed.insert((a.0, b.0));
                     work.extend(la.iter().copied().zip(lb.iter().copied()));
                     true
                 }
@@ -230,7 +230,7 @@ pub fn equal(heap: &Heap, x: Value, y: Value) -> bool {
                 if ma.len() != mb.len() {
                     false
                 } else {
-                    assumed.push((a.0, b.0));
+                    assumed.insert((a.0, b.0));
                     let mut ok = true;
                     for (k, va) in ma {
                         match mb.get(k) {
