@@ -417,7 +417,13 @@ impl Vm {
                 }
                 Instr::ForLoop { a, inclusive, off } => {
                     if let (Value::Int(i), Value::Int(end)) = (reg!(a), reg!(a + 1)) {
-                        let more = if inclusive { i < end } else { i + 1 < end };
+                        // (`i + 1 < end` without overflow: bytecode may loop over
+                        // any Int counter.)
+                        let more = if inclusive {
+                            i < end
+                        } else {
+                            i < end.saturating_sub(1)
+                        };
                         if more {
                             check_interrupt!();
                             reg!(a) = Value::Int(i + 1);
@@ -598,6 +604,7 @@ impl Vm {
                         depth: self.frames.len(),
                         pc: (pc as isize + off as isize) as usize,
                         reg: base + a as usize,
+                        sp,
                     });
                 }
                 Instr::TryEnd => {
@@ -656,6 +663,8 @@ impl Vm {
 #[cold]
 pub(crate) fn arity_error(name: &str, want: usize, got: usize) -> Raise {
     let s = if want == 1 { "" } else { "s" };
+    // Stripped bytecode has no function names.
+    let name = if name.is_empty() { "function" } else { name };
     Raise::Error(format!("{name} expects {want} argument{s}, got {got}"))
 }
 
