@@ -95,9 +95,17 @@ impl Vm {
                 }
             };
         }
+        // A register of the window. The verifier guarantees it is below num_regs;
+        // debug builds (and so the tests) check that it is.
         macro_rules! reg {
             ($r:expr) => {
-                self.regs[base + $r as usize]
+                self.regs[{
+                    debug_assert!(
+                        ($r as usize) < proto.num_regs as usize,
+                        "register outside the verified window"
+                    );
+                    base + $r as usize
+                }]
             };
         }
         macro_rules! try_op {
@@ -589,6 +597,7 @@ impl Vm {
                 }
 
                 Instr::Push { a } => {
+                    debug_assert!(sp < proto.max_stack as usize, "verified stack depth");
                     let top = base + proto.num_regs as usize + sp;
                     self.regs[top] = reg!(a);
                     sp += 1;
