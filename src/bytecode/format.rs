@@ -986,6 +986,8 @@ pub struct Header {
     pub writer: String,
     pub stripped: bool,
     pub payload_len: u32,
+    /// Bytes before the payload (the header's own length).
+    pub len: usize,
 }
 
 /// Reads and checks the header (but not the checksum).
@@ -1042,6 +1044,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Header, usize, usize), LoadError> {
         writer,
         stripped: flags & FLAG_STRIPPED != 0,
         payload_len,
+        len: r.pos,
     };
     Ok((header, sum_at, r.pos))
 }
