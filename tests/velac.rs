@@ -388,3 +388,115 @@ fn mutation_campaign(name: &str, bytes: &[u8]) -> (usize, usize, Vec<String>) {
     }
     (accepted, refused, panics)
 }
+
+/// Hand-assembled programs that pass the verifier but do what the compiler never
+/// does; the VM must stop them with an error (or the interrupt), never a panic.
+#[test]
+fn weird_verified_programs_do_not_panic() {
+    use vela::bytecode::{Constant, FnProto, Instr::*};
+    let program = |code, consts, num_regs, max_stack| Program {
+        chunk: "weird".into(),
+        globals: vec!["print".into()],
+        main: FnProto {
+            name: "<script>".into(),
+            num_regs,
+            max_stack,
+            code,
+            consts,
+            ..FnProto::default()
+        },
+    };
+    let cases = vec![
+        (
+            "FORLOOP over i64::MAX (no FORPREP)",
+            program(
+                vec![
+                    LoadK { a: 0, k: 0 },
+                    LoadK { a: 1, k: 1 },
+                    ForLoop {
+                        a: 0,
+                        inclusive: false,
+                        off: -1,
+                    },
+                    ForLoop {
+                        a: 0,
+                        inclusive: true,
+                        off: -1,
+                    },
+                    Return0,
+                ],
+                vec![Constant::Int(i64::MAX), Constant::Int(i64::MIN)],
+                3,
+                0,
+            ),
+        ),
+        (
+            "error with values pushed inside a try",
+            program(
+                vec![
+                    Push { a: 0 },
+                    TryBegin { a: 1, off: 3 },
+                    Push { a: 0 },
+                    Neg { a: 0, b: 0 },
+                    Return0,
+                    Pop { a: 0 },
+                    Jmp { off: -7 },
+                ],
+                vec![],
+                2,
+                2,
+            ),
+        ),
+        (
+            "ITERNEXT without ITERPREP",
+            program(
+                vec![
+                    LoadK { a: 0, k: 0 },
+                    LoadInt { a: 1, i: 1 },
+                    LoadInt { a: 2, i: 0 },
+                    IterNext { a: 0, off: 1 },
+                    Jmp { off: -2 },
+                    Return0,
+                ],
+                vec![Constant::Str("héllo".into())],
+                4,
+                0,
+            ),
+        ),
+        (
+            "an endless loop",
+            program(vec![Jmp { off: -1 }], vec![], 1, 0),
+        ),
+        (
+            "an endless loop through catch",
+            program(
+                vec![
+                    TryBegin { a: 0, off: 1 },
+                    Neg { a: 0, b: 0 },
+                    Jmp { off: -3 },
+                ],
+                vec![],
+                1,
+                0,
+            ),
+        ),
+        (
+            "calling the main function's own register window",
+            program(
+                vec![
+                    GetGlobal { a: 0, g: 0 },
+                    Call { a: 0, b: 0 },
+                    Call { a: 0, b: 0 },
+                    Return { a: 0 },
+                ],
+                vec![],
+                1,
+                0,
+            ),
+        ),
+    ];
+    for (what, p) in cases {
+        verify(&p).unwrap_or_else(|e| panic!("{what}: {e}"));
+        run_guarded(&p).unwrap_or_else(|e| panic!("{what}: the VM panicked: {e}"));
+    }
+}
