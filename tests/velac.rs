@@ -500,3 +500,38 @@ fn weird_verified_programs_do_not_panic() {
         run_guarded(&p).unwrap_or_else(|e| panic!("{what}: the VM panicked: {e}"));
     }
 }
+
+/// The compiler's nesting limit and the format's agree: the deepest program the
+/// compiler accepts round-trips, verifies and runs; one level more is a compile error.
+#[test]
+fn deepest_compilable_nesting_loads() {
+    let nest = |n: usize| {
+        let mut src = String::new();
+        for i in 0..n {
+            src.push_str(&format!("fn f{i}() {{\n"));
+        }
+        src.push_str("print(\"deep\")\n");
+        for i in (0..n).rev() {
+            src.push_str(&format!("}}\nf{i}()\n"));
+        }
+        src
+    };
+    let deepest = format::MAX_NESTING;
+    // The front end recurses deeply (the CLI gives it a large stack too); loading,
+    // verifying and running run on this test's ordinary thread.
+    let compile = move |n: usize| {
+        thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || vela::compile_source(&nest(n), "deep.vela"))
+            .expect("thread starts")
+            .join()
+            .expect("compiling does not panic")
+    };
+    let p = compile(deepest).expect("compiles");
+    for strip in [false, true] {
+        let back = load(&write(&p, strip)).expect("loads");
+        run_guarded(&back).expect("runs");
+    }
+    let e = compile(deepest + 1).expect_err("too deep");
+    assert_eq!(e.message, "functions nested too deeply");
+}
