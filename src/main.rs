@@ -1,7 +1,9 @@
-//! The `vela` command line: run scripts; with no arguments, the REPL.
+//! The `vela` command line: run scripts, compile them to `.velac` bytecode files,
+//! disassemble; with no arguments, the REPL.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use vela::bytecode::{format as velac, Program};
 use vela::diagnostics::{render_compile_error, use_color};
 use vela::vm::{Vm, VmError};
 
@@ -9,6 +11,7 @@ use vela::vm::{Vm, VmError};
 const EXIT_COMPILE: u8 = 65;
 const EXIT_NOINPUT: u8 = 66;
 const EXIT_RUNTIME: u8 = 70;
+const EXIT_CANTCREAT: u8 = 73;
 
 #[derive(Parser)]
 #[command(
@@ -23,9 +26,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a Vela script.
+    /// Run a Vela script (source or compiled .velac).
     Run {
-        /// The script to run.
+        /// The script to run: source, or a .velac file from `vela compile`.
         file: String,
         /// Arguments for the script (`args()` returns them).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -33,6 +36,22 @@ enum Command {
     },
     /// Start the interactive REPL (also what `vela` alone does).
     Repl,
+    /// Compile a script to a .velac bytecode file.
+    Compile {
+        /// The source file.
+        file: String,
+        /// Where to write the bytecode (default: FILE with the extension .velac).
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<String>,
+        /// Leave out debug information (function names, line numbers, file name).
+        #[arg(long)]
+        strip: bool,
+    },
+    /// Print the bytecode of a script or a .velac file.
+    Disasm {
+        /// Source or .velac file.
+        file: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,6 +62,12 @@ fn main() -> ExitCode {
         .spawn(move || match cli.command {
             Some(Command::Run { file, args }) => run_file(&file, args),
             Some(Command::Repl) | None => ExitCode::from(vela::repl::run()),
+            Some(Command::Compile {
+                file,
+                output,
+                strip,
+            }) => compile_file(&file, output, strip),
+            Some(Command::Disasm { file }) => disasm_file(&file),
         });
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
@@ -53,21 +78,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_file(file: &str, args: Vec<String>) -> ExitCode {
-    let source = match std::fs::read_to_string(file) {
-        Ok(s) => s,
+/// Reads a program: a `.velac` file (told by its magic bytes) is loaded and
+/// verified, anything else is compiled as source. Errors are reported here.
+fn load_program(file: &str) -> Result<Program, ExitCode> {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
         Err(e) => {
             eprintln!("error: cannot read {file}: {e}");
-            return ExitCode::from(EXIT_NOINPUT);
+            return Err(ExitCode::from(EXIT_NOINPUT));
         }
     };
+    if velac::is_bytecode(&bytes) {
+        return match velac::load(&bytes) {
+            Ok(mut program) => {
+                // A stripped file has no chunk name: tracebacks name the file run.
+                if program.chunk.is_empty() {
+                    program.chunk = file.to_string();
+                }
+                Ok(program)
+            }
+            Err(e) => {
+                eprintln!("error: cannot load {file}: {e}");
+                Err(ExitCode::from(EXIT_COMPILE))
+            }
+        };
+    }
+    let Ok(source) = String::from_utf8(bytes) else {
+        eprintln!("error: {file} is not valid UTF-8");
+        return Err(ExitCode::from(EXIT_COMPILE));
+    };
+    compile_text(&source, file)
+}
+
+fn compile_text(source: &str, file: &str) -> Result<Program, ExitCode> {
     let color = use_color(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let program = match vela::compile_source(&source, file) {
+    vela::compile_source(source, file).map_err(|e| {
+        eprint!("{}", render_compile_error(&e, file, source, color));
+        ExitCode::from(EXIT_COMPILE)
+    })
+}
+
+fn run_file(file: &str, args: Vec<String>) -> ExitCode {
+    let program = match load_program(file) {
         Ok(p) => p,
-        Err(e) => {
-            eprint!("{}", render_compile_error(&e, file, &source, color));
-            return ExitCode::from(EXIT_COMPILE);
-        }
+        Err(code) => return code,
     };
     let mut vm = Vm::new();
     vm.set_args(args);
@@ -82,4 +136,106 @@ fn run_file(file: &str, args: Vec<String>) -> ExitCode {
             ExitCode::from(EXIT_RUNTIME)
         }
     }
+}
+
+/// `vela compile`: source → `.velac`, written to a temporary file in the target's
+/// directory and renamed over the target, so a failed write leaves no half file and
+/// keeps an older one intact.
+fn compile_file(file: &str, output: Option<String>, strip: bool) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {file}: {e}");
+            return ExitCode::from(EXIT_NOINPUT);
+        }
+    };
+    if velac::is_bytecode(&bytes) {
+        eprintln!("error: {file} is already compiled bytecode");
+        return ExitCode::from(EXIT_COMPILE);
+    }
+    let Ok(source) = String::from_utf8(bytes) else {
+        eprintln!("error: {file} is not valid UTF-8");
+        return ExitCode::from(EXIT_COMPILE);
+    };
+    let program = match compile_text(&source, file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let out = match output {
+        Some(o) => std::path::PathBuf::from(o),
+        None => std::path::Path::new(file).with_extension("velac"),
+    };
+    match write_atomically(&out, &velac::write(&program, strip)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            ExitCode::from(EXIT_CANTCREAT)
+        }
+    }
+}
+
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut n = 0u32;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let result = f
+        .write_all(data)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| {
+            drop(f);
+            std::fs::rename(&tmp, path)
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `vela disasm`: the listing of a source or `.velac` file.
+fn disasm_file(file: &str) -> ExitCode {
+    let program = match load_program(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut text = String::new();
+    if let Ok(h) = std::fs::read(file)
+        .map_err(|_| ())
+        .and_then(|b| velac::header(&b).map_err(|_| ()))
+    {
+        text.push_str(&format!(
+            "; {file}: vela bytecode format {}, written by vela {}, {} payload bytes{}\n",
+            h.format,
+            h.writer,
+            h.payload_len,
+            if h.stripped { ", stripped" } else { "" }
+        ));
+    }
+    text.push_str(&vela::bytecode::disasm::disassemble(&program));
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).is_err() {
+        // A closed pipe (`vela disasm x | head`) is not an error.
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::SUCCESS
 }

@@ -11,13 +11,17 @@
 //! - `// expect exit: N` — the exit code must be N (otherwise 0 unless an error is expected).
 //! - `// args: a b c` — whitespace-separated arguments passed after the file.
 //!
-//! Uses only std. The cases run in `Mode::Run` (`vela run FILE ARGS...`); `run_case` takes a
-//! mode so that a compile-then-run mode can be added later.
+//! Uses only std. Every case runs in `Mode::Run` (`vela run FILE ARGS...`); every case that does
+//! not expect a compile error also runs in `Mode::CompileThenRun` (`vela compile FILE -o X.velac`,
+//! then `vela run X.velac ARGS...`) with the same expectations: the bytecode keeps the chunk name
+//! given at compile time, so tracebacks name FILE in both modes. Cases run on a few threads.
 
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,9 +34,13 @@ const CORPUS_DIR: &str = "tests/vela";
 enum Mode {
     /// `vela run FILE ARGS...`
     Run,
-    // Later: `CompileThenRun` — `vela compile FILE` then `vela run FILE.velac ARGS...`,
-    // for every case without a compile-error directive, with identical expectations.
+    /// `vela compile FILE -o TMP/X.velac`, then `vela run TMP/X.velac ARGS...`; for every case
+    /// without a compile-error directive, with identical expectations.
+    CompileThenRun,
 }
+
+/// Worker threads running cases (each waits on a child process most of the time).
+const WORKERS: usize = 4;
 
 /// An error the program is expected to stop with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,6 +226,34 @@ fn run_case(case: &Case, mode: Mode) -> Result<(), String> {
                 .args(&case.args);
             run_command(cmd)?
         }
+        Mode::CompileThenRun => {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-velac");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
+            let out = dir.join(format!("{}c", case.path.replace('/', "__")));
+            let mut cmd = Command::new(vela_binary());
+            cmd.current_dir(crate_root())
+                .arg("compile")
+                .arg(&case.path)
+                .arg("-o")
+                .arg(&out);
+            let compiled = run_command(cmd)?;
+            if compiled.code != Some(0) || !compiled.stdout.is_empty() {
+                return Err(format!(
+                    "vela compile failed (exit {:?})\n--- stdout ---\n{}--- stderr ---\n{}--- end ---",
+                    compiled.code,
+                    show(&compiled.stdout),
+                    show(&clip(&compiled.stderr))
+                ));
+            }
+            let mut cmd = Command::new(vela_binary());
+            cmd.current_dir(crate_root())
+                .arg("run")
+                .arg(&out)
+                .args(&case.args);
+            let outcome = run_command(cmd)?;
+            let _ = std::fs::remove_file(&out);
+            outcome
+        }
     };
     check(case, &outcome)
 }
@@ -348,26 +384,68 @@ fn clip(s: &str) -> String {
     out
 }
 
+/// Runs one program in every mode that applies to it; returns the failures and how
+/// many runs were made.
+fn run_program(root: &Path, path: &str) -> (Vec<(String, String)>, usize) {
+    let case = match std::fs::read_to_string(root.join(path))
+        .map_err(|e| format!("cannot read: {e}"))
+        .and_then(|src| parse_case(path, &src).map_err(|e| format!("bad test: {e}")))
+    {
+        Ok(case) => case,
+        Err(report) => return (vec![(path.to_string(), report)], 0),
+    };
+    let mut modes = vec![Mode::Run];
+    if !matches!(case.error, Some(ExpectedError::Compile(..))) {
+        modes.push(Mode::CompileThenRun);
+    }
+    let runs = modes.len();
+    let failures = modes
+        .into_iter()
+        .filter_map(|mode| {
+            run_case(&case, mode)
+                .err()
+                .map(|report| (format!("{path} ({mode:?})"), report))
+        })
+        .collect();
+    (failures, runs)
+}
+
 #[test]
 fn golden() {
     let root = crate_root();
     let programs = find_programs(&root, CORPUS_DIR);
-    let mut passed = 0usize;
-    let mut failures: Vec<(String, String)> = Vec::new();
-    for path in &programs {
-        let result = std::fs::read_to_string(root.join(path))
-            .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|src| parse_case(path, &src).map_err(|e| format!("bad test: {e}")))
-            .and_then(|case| run_case(&case, Mode::Run));
-        match result {
-            Ok(()) => passed += 1,
-            Err(report) => failures.push((path.clone(), report)),
+    let next = AtomicUsize::new(0);
+    let failures: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    let runs = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = programs.get(i) else {
+                    break;
+                };
+                let (f, n) = run_program(&root, path);
+                runs.fetch_add(n, Ordering::Relaxed);
+                failures.lock().expect("no worker panicked").extend(f);
+            });
         }
-    }
+    });
+    let mut failures = failures.into_inner().expect("no worker panicked");
+    failures.sort();
+    let failed_programs: std::collections::BTreeSet<&str> = failures
+        .iter()
+        .map(|(p, _)| p.split(' ').next().unwrap_or(p))
+        .collect();
+    let passed = programs.len() - failed_programs.len();
     for (path, report) in &failures {
         eprintln!("FAIL {path}\n{report}\n");
     }
-    println!("golden: {} passed, {} failed", passed, failures.len());
+    println!(
+        "golden: {} passed, {} failed ({} runs: from source, and compiled to .velac)",
+        passed,
+        failed_programs.len(),
+        runs.load(Ordering::Relaxed)
+    );
     assert!(
         programs.len() >= MIN_PROGRAMS,
         "only {} programs found under {CORPUS_DIR} (expected at least {MIN_PROGRAMS})",

@@ -42,6 +42,7 @@
 
 use super::instr::{Instr, Reg, TypeTag};
 use super::proto::{Capture, Constant, FnProto, Program};
+use super::verify::{stack_depths, StackError};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -55,38 +56,19 @@ pub struct Label(u32);
 pub enum BuildError {
     /// A jump names a label that was never bound.
     UnboundLabel { pc: usize },
-    /// A jump's target lies outside the code.
-    JumpOutOfRange { pc: usize },
-    /// Two paths reach `pc` with different stack depths.
-    StackMismatch { pc: usize, depth: u32, other: u32 },
-    /// A `POP` at `pc` would take the depth below zero.
-    StackUnderflow { pc: usize },
-    /// A `CALL` at `pc` runs with values on the virtual stack.
-    CallWithStack { pc: usize, depth: u32 },
-    /// Execution can run past the last instruction.
-    FallsOffEnd,
+    /// The code breaks a rule of the virtual stack or of control flow (the same
+    /// analysis the verifier runs).
+    Stack(StackError),
     /// More than 255 registers, or registers plus stack slots beyond 255.
     TooManyRegisters,
-    /// The stack would need more than 255 slots.
-    StackTooDeep,
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::UnboundLabel { pc } => write!(f, "jump at {pc} names an unbound label"),
-            BuildError::JumpOutOfRange { pc } => write!(f, "jump at {pc} leaves the code"),
-            BuildError::StackMismatch { pc, depth, other } => write!(
-                f,
-                "instruction {pc} is reached with stack depths {depth} and {other}"
-            ),
-            BuildError::StackUnderflow { pc } => write!(f, "POP at {pc} on an empty stack"),
-            BuildError::CallWithStack { pc, depth } => {
-                write!(f, "CALL at {pc} with stack depth {depth} (must be 0)")
-            }
-            BuildError::FallsOffEnd => write!(f, "execution can fall off the end of the code"),
+            BuildError::Stack(e) => write!(f, "at {}: {e}", e.pc()),
             BuildError::TooManyRegisters => write!(f, "function uses too many registers"),
-            BuildError::StackTooDeep => write!(f, "virtual stack deeper than 255 slots"),
         }
     }
 }
@@ -500,19 +482,16 @@ impl ProtoBuilder {
         for &(pc, label) in &self.fixups {
             let target = labels[label.0 as usize].ok_or(BuildError::UnboundLabel { pc })?;
             let off = target as i64 - (pc as i64 + 1);
-            let off = i32::try_from(off).map_err(|_| BuildError::JumpOutOfRange { pc })?;
-            set_offset(&mut self.code[pc], off);
+            let off = i32::try_from(off)
+                .map_err(|_| BuildError::Stack(StackError::JumpOutOfRange { pc }))?;
+            if let Some(slot) = self.code[pc].jump_mut() {
+                *slot = off;
+            }
         }
-        let max_stack = stack_depths(&self.code)?;
+        let max_stack = stack_depths(&self.code, u8::MAX).map_err(BuildError::Stack)? as u32;
         let mut regs = self.min_regs.max(self.arity as u32);
         for ins in &self.code {
-            regs = regs.max(registers_named(ins));
-        }
-        if regs > 255 {
-            return Err(BuildError::TooManyRegisters);
-        }
-        if max_stack > 255 {
-            return Err(BuildError::StackTooDeep);
+            ins.register_spans(|first, count| regs = regs.max(first as u32 + count as u32));
         }
         if regs + max_stack > 255 {
             return Err(BuildError::TooManyRegisters);
@@ -528,176 +507,6 @@ impl ProtoBuilder {
             captures: self.captures,
             lines: self.lines,
         })
-    }
-}
-
-/// Sets the jump offset of a jump instruction.
-fn set_offset(ins: &mut Instr, new: i32) {
-    match ins {
-        Instr::JmpLt { off, .. }
-        | Instr::JmpLe { off, .. }
-        | Instr::JmpNotLt { off, .. }
-        | Instr::JmpNotLe { off, .. }
-        | Instr::JmpNotGt { off, .. }
-        | Instr::JmpNotGe { off, .. }
-        | Instr::JmpNotEq { off, .. }
-        | Instr::JmpEq { off, .. }
-        | Instr::Jmp { off }
-        | Instr::JmpIfFalse { off, .. }
-        | Instr::JmpIfTrue { off, .. }
-        | Instr::ForPrep { off, .. }
-        | Instr::ForLoop { off, .. }
-        | Instr::IterNext { off, .. }
-        | Instr::TryBegin { off, .. } => *off = new,
-        _ => panic!("emit_jump given a non-jump instruction: {ins:?}"),
-    }
-}
-
-/// Where control goes after `ins`: (falls through, jump offset).
-fn successors(ins: &Instr) -> (bool, Option<i32>) {
-    match *ins {
-        Instr::Jmp { off } => (false, Some(off)),
-        Instr::Return { .. } | Instr::Return0 => (false, None),
-        Instr::JmpLt { off, .. }
-        | Instr::JmpLe { off, .. }
-        | Instr::JmpNotLt { off, .. }
-        | Instr::JmpNotLe { off, .. }
-        | Instr::JmpNotGt { off, .. }
-        | Instr::JmpNotGe { off, .. }
-        | Instr::JmpNotEq { off, .. }
-        | Instr::JmpEq { off, .. }
-        | Instr::JmpNotEqI { off, .. }
-        | Instr::JmpEqI { off, .. }
-        | Instr::JmpNotLtI { off, .. }
-        | Instr::JmpNotLeI { off, .. }
-        | Instr::JmpNotGtI { off, .. }
-        | Instr::JmpNotGeI { off, .. }
-        | Instr::JmpIfFalse { off, .. }
-        | Instr::JmpIfTrue { off, .. }
-        | Instr::ForPrep { off, .. }
-        | Instr::ForLoop { off, .. }
-        | Instr::IterNext { off, .. }
-        | Instr::TryBegin { off, .. } => (true, Some(off)),
-        _ => (true, None),
-    }
-}
-
-/// The depth of the virtual stack at every reachable instruction must be the same
-/// along every path; returns the greatest depth.
-fn stack_depths(code: &[Instr]) -> Result<u32, BuildError> {
-    if code.is_empty() {
-        return Err(BuildError::FallsOffEnd);
-    }
-    let mut depth: Vec<Option<u32>> = vec![None; code.len()];
-    let mut work = vec![(0usize, 0u32)];
-    let mut max = 0;
-    while let Some((pc, d)) = work.pop() {
-        match depth[pc] {
-            Some(seen) if seen == d => continue,
-            Some(seen) => {
-                return Err(BuildError::StackMismatch {
-                    pc,
-                    depth: seen,
-                    other: d,
-                })
-            }
-            None => depth[pc] = Some(d),
-        }
-        let ins = &code[pc];
-        let after = match ins {
-            Instr::Push { .. } => d + 1,
-            Instr::Pop { .. } => d.checked_sub(1).ok_or(BuildError::StackUnderflow { pc })?,
-            Instr::Call { .. } if d != 0 => return Err(BuildError::CallWithStack { pc, depth: d }),
-            _ => d,
-        };
-        max = max.max(after);
-        let (falls, jump) = successors(ins);
-        if falls {
-            if pc + 1 >= code.len() {
-                return Err(BuildError::FallsOffEnd);
-            }
-            work.push((pc + 1, after));
-        }
-        if let Some(off) = jump {
-            let target = pc as i64 + 1 + off as i64;
-            if target < 0 || target >= code.len() as i64 {
-                return Err(BuildError::JumpOutOfRange { pc });
-            }
-            work.push((target as usize, after));
-        }
-    }
-    Ok(max)
-}
-
-/// One past the highest register `ins` names.
-fn registers_named(ins: &Instr) -> u32 {
-    let r = |x: Reg| x as u32 + 1;
-    let span = |first: Reg, n: u32| if n == 0 { 0 } else { first as u32 + n };
-    match *ins {
-        Instr::Move { a, b }
-        | Instr::Neg { a, b }
-        | Instr::Not { a, b }
-        | Instr::ToStr { a, b }
-        | Instr::AddI { a, b, .. }
-        | Instr::MulI { a, b, .. }
-        | Instr::ModI { a, b, .. }
-        | Instr::IDivI { a, b, .. }
-        | Instr::GetField { a, b, .. } => r(a).max(r(b)),
-        Instr::LoadNil { a }
-        | Instr::LoadBool { a, .. }
-        | Instr::LoadInt { a, .. }
-        | Instr::LoadK { a, .. }
-        | Instr::GetGlobal { a, .. }
-        | Instr::SetGlobal { a, .. }
-        | Instr::GetUpval { a, .. }
-        | Instr::SetUpval { a, .. }
-        | Instr::Close { a }
-        | Instr::Closure { a, .. }
-        | Instr::JmpIfFalse { a, .. }
-        | Instr::JmpIfTrue { a, .. }
-        | Instr::CheckBool { a }
-        | Instr::CheckType { a, .. }
-        | Instr::Return { a }
-        | Instr::JmpNotEqI { a, .. }
-        | Instr::JmpEqI { a, .. }
-        | Instr::JmpNotLtI { a, .. }
-        | Instr::JmpNotLeI { a, .. }
-        | Instr::JmpNotGtI { a, .. }
-        | Instr::JmpNotGeI { a, .. }
-        | Instr::Push { a }
-        | Instr::Pop { a }
-        | Instr::TryBegin { a, .. } => r(a),
-        Instr::Add { a, b, c }
-        | Instr::Sub { a, b, c }
-        | Instr::Mul { a, b, c }
-        | Instr::Div { a, b, c }
-        | Instr::IDiv { a, b, c }
-        | Instr::Mod { a, b, c }
-        | Instr::Eq { a, b, c }
-        | Instr::Ne { a, b, c }
-        | Instr::Lt { a, b, c }
-        | Instr::Le { a, b, c }
-        | Instr::Gt { a, b, c }
-        | Instr::Ge { a, b, c }
-        | Instr::GetIndex { a, b, c }
-        | Instr::SetIndex { a, b, c } => r(a).max(r(b)).max(r(c)),
-        Instr::SetField { a, c, .. } => r(a).max(r(c)),
-        Instr::JmpLt { a, b, .. }
-        | Instr::JmpLe { a, b, .. }
-        | Instr::JmpNotLt { a, b, .. }
-        | Instr::JmpNotLe { a, b, .. }
-        | Instr::JmpNotGt { a, b, .. }
-        | Instr::JmpNotGe { a, b, .. }
-        | Instr::JmpNotEq { a, b, .. }
-        | Instr::JmpEq { a, b, .. } => r(a).max(r(b)),
-        Instr::Call { a, b } => a as u32 + 1 + b as u32,
-        Instr::ForPrep { a, .. } | Instr::ForLoop { a, .. } => a as u32 + 3,
-        Instr::IterPrep { a } | Instr::IterNext { a, .. } => a as u32 + 4,
-        Instr::NewList { a, b, c } | Instr::AppendList { a, b, c } | Instr::Concat { a, b, c } => {
-            r(a).max(span(b, c as u32))
-        }
-        Instr::NewMap { a, b, c } => r(a).max(span(b, 2 * c as u32)),
-        Instr::Jmp { .. } | Instr::Return0 | Instr::TryEnd => 0,
     }
 }
 
@@ -929,13 +738,16 @@ mod tests {
         f.ret0();
         assert!(matches!(
             f.finish(),
-            Err(BuildError::StackMismatch { pc: 3, .. })
+            Err(BuildError::Stack(StackError::Mismatch { pc: 3, .. }))
         ));
 
         let mut f = ProtoBuilder::new("underflow");
         f.pop(0);
         f.ret0();
-        assert_eq!(f.finish(), Err(BuildError::StackUnderflow { pc: 0 }));
+        assert_eq!(
+            f.finish(),
+            Err(BuildError::Stack(StackError::Underflow { pc: 0 }))
+        );
 
         let mut f = ProtoBuilder::new("call");
         f.load_nil(0);
@@ -944,7 +756,10 @@ mod tests {
         f.ret0();
         assert_eq!(
             f.finish(),
-            Err(BuildError::CallWithStack { pc: 2, depth: 1 })
+            Err(BuildError::Stack(StackError::CallWithStack {
+                pc: 2,
+                depth: 1
+            }))
         );
 
         // a loop whose body pushes without popping grows the stack every iteration
@@ -952,14 +767,20 @@ mod tests {
         let top = f.here();
         f.push(0);
         f.jmp(top);
-        assert!(matches!(f.finish(), Err(BuildError::StackMismatch { .. })));
+        assert!(matches!(
+            f.finish(),
+            Err(BuildError::Stack(StackError::Mismatch { .. }))
+        ));
     }
 
     #[test]
     fn rejects_bad_control_flow() {
         let mut f = ProtoBuilder::new("off the end");
         f.load_nil(0);
-        assert_eq!(f.finish(), Err(BuildError::FallsOffEnd));
+        assert_eq!(
+            f.finish(),
+            Err(BuildError::Stack(StackError::FallsOffEnd { pc: 0 }))
+        );
 
         let mut f = ProtoBuilder::new("unbound");
         let l = f.label();
@@ -970,7 +791,10 @@ mod tests {
         let mut f = ProtoBuilder::new("raw");
         f.emit(Instr::Jmp { off: 5 });
         f.ret0();
-        assert_eq!(f.finish(), Err(BuildError::JumpOutOfRange { pc: 0 }));
+        assert_eq!(
+            f.finish(),
+            Err(BuildError::Stack(StackError::JumpOutOfRange { pc: 0 }))
+        );
 
         let mut f = ProtoBuilder::new("regs");
         f.emit(Instr::ForPrep {

@@ -232,3 +232,134 @@ pub enum Instr {
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() == 8);
+
+impl Instr {
+    /// The jump offset of a branching instruction, for patching.
+    pub fn jump_mut(&mut self) -> Option<&mut i32> {
+        match self {
+            Instr::Jmp { off }
+            | Instr::JmpIfFalse { off, .. }
+            | Instr::JmpIfTrue { off, .. }
+            | Instr::JmpLt { off, .. }
+            | Instr::JmpLe { off, .. }
+            | Instr::JmpNotLt { off, .. }
+            | Instr::JmpNotLe { off, .. }
+            | Instr::JmpNotGt { off, .. }
+            | Instr::JmpNotGe { off, .. }
+            | Instr::JmpNotEq { off, .. }
+            | Instr::JmpEq { off, .. }
+            | Instr::JmpNotEqI { off, .. }
+            | Instr::JmpEqI { off, .. }
+            | Instr::JmpNotLtI { off, .. }
+            | Instr::JmpNotLeI { off, .. }
+            | Instr::JmpNotGtI { off, .. }
+            | Instr::JmpNotGeI { off, .. }
+            | Instr::ForPrep { off, .. }
+            | Instr::ForLoop { off, .. }
+            | Instr::IterNext { off, .. }
+            | Instr::TryBegin { off, .. } => Some(off),
+            _ => None,
+        }
+    }
+
+    /// The jump offset of a branching instruction: it may continue at
+    /// `pc + 1 + offset`.
+    pub fn jump(&self) -> Option<i32> {
+        let mut copy = *self;
+        copy.jump_mut().map(|off| *off)
+    }
+
+    /// Whether execution may continue with the next instruction.
+    pub fn falls_through(&self) -> bool {
+        !matches!(
+            self,
+            Instr::Jmp { .. } | Instr::Return { .. } | Instr::Return0
+        )
+    }
+
+    /// Calls `f(first, count)` for every run of registers the instruction reads or
+    /// writes, implicit ones included (a call's arguments, a loop's hidden state).
+    pub fn register_spans(&self, mut f: impl FnMut(Reg, usize)) {
+        use Instr::*;
+        match *self {
+            Move { a, b }
+            | Neg { a, b }
+            | Not { a, b }
+            | ToStr { a, b }
+            | AddI { a, b, .. }
+            | MulI { a, b, .. }
+            | ModI { a, b, .. }
+            | IDivI { a, b, .. }
+            | GetField { a, b, .. }
+            | JmpLt { a, b, .. }
+            | JmpLe { a, b, .. }
+            | JmpNotLt { a, b, .. }
+            | JmpNotLe { a, b, .. }
+            | JmpNotGt { a, b, .. }
+            | JmpNotGe { a, b, .. }
+            | JmpNotEq { a, b, .. }
+            | JmpEq { a, b, .. }
+            | SetField { a, c: b, .. } => {
+                f(a, 1);
+                f(b, 1);
+            }
+            LoadNil { a }
+            | LoadBool { a, .. }
+            | LoadInt { a, .. }
+            | LoadK { a, .. }
+            | GetGlobal { a, .. }
+            | SetGlobal { a, .. }
+            | GetUpval { a, .. }
+            | SetUpval { a, .. }
+            | Close { a }
+            | Closure { a, .. }
+            | JmpIfFalse { a, .. }
+            | JmpIfTrue { a, .. }
+            | JmpNotEqI { a, .. }
+            | JmpEqI { a, .. }
+            | JmpNotLtI { a, .. }
+            | JmpNotLeI { a, .. }
+            | JmpNotGtI { a, .. }
+            | JmpNotGeI { a, .. }
+            | CheckBool { a }
+            | CheckType { a, .. }
+            | Return { a }
+            | Push { a }
+            | Pop { a }
+            | TryBegin { a, .. } => f(a, 1),
+            Add { a, b, c }
+            | Sub { a, b, c }
+            | Mul { a, b, c }
+            | Div { a, b, c }
+            | IDiv { a, b, c }
+            | Mod { a, b, c }
+            | Eq { a, b, c }
+            | Ne { a, b, c }
+            | Lt { a, b, c }
+            | Le { a, b, c }
+            | Gt { a, b, c }
+            | Ge { a, b, c }
+            | GetIndex { a, b, c }
+            | SetIndex { a, b, c } => {
+                f(a, 1);
+                f(b, 1);
+                f(c, 1);
+            }
+            // R[a] is the callee, R[a+1 ..= a+b] its arguments.
+            Call { a, b } => f(a, b as usize + 1),
+            // R[a] counter, R[a+1] limit, R[a+2] loop variable.
+            ForPrep { a, .. } | ForLoop { a, .. } => f(a, 3),
+            // R[a] container, R[a+1] position, R[a+2] version, R[a+3] element.
+            IterPrep { a } | IterNext { a, .. } => f(a, 4),
+            NewList { a, b, c } | AppendList { a, b, c } | Concat { a, b, c } => {
+                f(a, 1);
+                f(b, c as usize);
+            }
+            NewMap { a, b, c } => {
+                f(a, 1);
+                f(b, 2 * c as usize);
+            }
+            Jmp { .. } | Return0 | TryEnd => {}
+        }
+    }
+}

@@ -179,6 +179,10 @@ impl Compiler<'_> {
         if decl.params.len() > 200 {
             return Err(CompileError::new("too many parameters", decl.span));
         }
+        // The .velac format bounds nesting; the compiler's output must always fit.
+        if self.funcs.len() > crate::bytecode::format::MAX_NESTING {
+            return Err(CompileError::new("functions nested too deeply", decl.span));
+        }
         let saved_line = self.set_line(decl.span);
         self.funcs.push(FuncState::new(name.to_string(), false));
         self.f().proto.arity = decl.params.len() as u8;

@@ -95,29 +95,9 @@ impl FuncState {
     pub fn patch(&mut self, at: usize, target: usize) {
         let rel = target as i64 - (at as i64 + 1);
         let rel = rel as i32;
-        match &mut self.proto.code[at] {
-            Instr::Jmp { off }
-            | Instr::JmpIfFalse { off, .. }
-            | Instr::JmpIfTrue { off, .. }
-            | Instr::JmpLt { off, .. }
-            | Instr::JmpLe { off, .. }
-            | Instr::JmpNotLt { off, .. }
-            | Instr::JmpNotLe { off, .. }
-            | Instr::JmpNotGt { off, .. }
-            | Instr::JmpNotGe { off, .. }
-            | Instr::JmpNotEq { off, .. }
-            | Instr::JmpEq { off, .. }
-            | Instr::JmpNotEqI { off, .. }
-            | Instr::JmpEqI { off, .. }
-            | Instr::JmpNotLtI { off, .. }
-            | Instr::JmpNotLeI { off, .. }
-            | Instr::JmpNotGtI { off, .. }
-            | Instr::JmpNotGeI { off, .. }
-            | Instr::ForPrep { off, .. }
-            | Instr::ForLoop { off, .. }
-            | Instr::IterNext { off, .. }
-            | Instr::TryBegin { off, .. } => *off = rel,
-            other => unreachable!("patching a non-jump {other:?}"),
+        match self.proto.code[at].jump_mut() {
+            Some(off) => *off = rel,
+            None => unreachable!("patching a non-jump {:?}", self.proto.code[at]),
         }
     }
 

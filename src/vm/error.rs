@@ -60,10 +60,12 @@ impl RuntimeError {
             } else {
                 &f.function
             };
-            let line = if f.line > 0 {
-                format!("  at {} ({}:{})", name, f.chunk, f.line)
-            } else {
-                format!("  at {} ({})", name, f.chunk)
+            // Stripped bytecode has no lines, and maybe no chunk name.
+            let line = match (f.chunk.is_empty(), f.line) {
+                (false, 0) => format!("  at {} ({})", name, f.chunk),
+                (false, l) => format!("  at {} ({}:{})", name, f.chunk, l),
+                (true, 0) => format!("  at {name}"),
+                (true, l) => format!("  at {name} (line {l})"),
             };
             for _ in 0..run.min(3) {
                 lines.push(line.clone());

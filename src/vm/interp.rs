@@ -123,9 +123,17 @@ impl Vm {
                 // SAFETY: the verifier (run by `Vm::load` on every program) proved
                 // every register operand, including the implicit ranges of CALL,
                 // NEWLIST, CONCAT, FORLOOP and ITERNEXT, below the function's
-                // `num_regs`, and `enter` grew the register file to at least
-                // `base + num_regs + max_stack` before this frame started.
-                *unsafe { &mut *regs.add($r as usize) }
+                // `num_regs` (and virtual-stack slots below `num_regs + max_stack`),
+                // and the register file was grown to at least
+                // `base + num_regs + max_stack` before this frame started. Debug
+                // builds (and so the tests) check the window.
+                *unsafe {
+                    debug_assert!(
+                        ($r as usize) < proto.window(),
+                        "register outside the verified window"
+                    );
+                    &mut *regs.add($r as usize)
+                }
             };
         }
         macro_rules! try_op {
@@ -589,7 +597,13 @@ impl Vm {
                 }
                 Instr::ForLoop { a, inclusive, off } => {
                     if let (Value::Int(i), Value::Int(end)) = (reg!(a), reg!(a + 1)) {
-                        let more = if inclusive { i < end } else { i + 1 < end };
+                        // (`i + 1 < end` without overflow: bytecode may loop over
+                        // any Int counter.)
+                        let more = if inclusive {
+                            i < end
+                        } else {
+                            i < end.saturating_sub(1)
+                        };
                         if more {
                             check_interrupt!();
                             reg!(a) = Value::Int(i + 1);
@@ -762,6 +776,7 @@ impl Vm {
                     // The stack slot is register num_regs + sp of this window.
                     let f = frame!();
                     let sp = f.sp;
+                    debug_assert!(sp < proto.max_stack as usize, "verified stack depth");
                     f.sp += 1;
                     reg!(proto.num_regs as usize + sp) = v;
                 }
@@ -778,6 +793,7 @@ impl Vm {
                         depth: self.frames.len(),
                         pc: (pc!() as isize + off as isize) as usize,
                         reg: base!() + a as usize,
+                        sp: frame!().sp,
                     });
                 }
                 Instr::TryEnd => {
@@ -833,6 +849,8 @@ impl Vm {
 #[cold]
 pub(crate) fn arity_error(name: &str, want: usize, got: usize) -> Raise {
     let s = if want == 1 { "" } else { "s" };
+    // Stripped bytecode has no function names.
+    let name = if name.is_empty() { "function" } else { name };
     Raise::Error(format!("{name} expects {want} argument{s}, got {got}"))
 }
 

@@ -72,6 +72,9 @@ pub(crate) struct Handler {
     pub pc: usize,
     /// Absolute register that receives the error map.
     pub reg: usize,
+    /// Depth of the frame's virtual stack at the `TRYBEGIN`, restored on a catch
+    /// (the verifier checks the handler's code at this depth).
+    pub sp: usize,
 }
 
 pub struct Vm {
@@ -266,6 +269,11 @@ impl Vm {
             match self.run() {
                 Ok(v) => return Ok(v),
                 Err(Raise::Error(msg)) => {
+                    // Catching continues the program: poll the interrupt flag here
+                    // too, so that no cycle of error and catch can spin unstoppably.
+                    if self.interrupt.load(Ordering::Relaxed) {
+                        return Err(self.finish_error(Raise::Fatal("interrupted".to_string())));
+                    }
                     if !self.catch(&msg) {
                         return Err(self.finish_error(Raise::Error(msg)));
                     }
@@ -291,6 +299,7 @@ impl Vm {
         self.regs[h.reg] = err;
         if let Some(f) = self.frames.last_mut() {
             f.pc = h.pc;
+            f.sp = h.sp;
         }
         true
     }
@@ -407,7 +416,11 @@ impl Vm {
                 .map_or("?", |b| b.name)
                 .to_string(),
             Value::Func(r) => match self.heap.get(r) {
-                Obj::Closure(c) => self.protos[c.proto as usize].name.clone(),
+                Obj::Closure(c) => match self.protos[c.proto as usize].name.as_str() {
+                    // Stripped bytecode has no function names.
+                    "" => "?".to_string(),
+                    name => name.to_string(),
+                },
                 _ => "?".to_string(),
             },
             _ => String::new(),
