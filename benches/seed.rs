@@ -241,7 +241,7 @@ fn stack_operations_bytecode(c: &mut Criterion) {
     for n in [10u32, 50, 100] {
         let program = stack_bytecode(n);
         let mut vm = quiet_vm();
-        let main = vm.load(&program);
+        let main = vm.load(&program).expect("verifies");
         assert_eq!(int(call(&mut vm, main, &[])), stack_ref(n as i64));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| call(&mut vm, black_box(main), &[]))

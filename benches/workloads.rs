@@ -268,7 +268,7 @@ fn frontend(c: &mut Criterion) {
     // the program is valid and runs
     let program = vela::compile_source(&source, "gen.vela").expect("generated program compiles");
     let mut vm = common::quiet_vm();
-    let main = vm.load(&program);
+    let main = vm.load(&program).expect("verifies");
     vm.call_value(main, &[]).expect("generated program runs");
 
     let mut g = c.benchmark_group("frontend");

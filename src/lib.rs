@@ -6,7 +6,7 @@
 //! ```
 //! let program = vela::compile_source("print(1 + 2)", "example.vela").unwrap();
 //! let mut vm = vela::vm::Vm::with_output(Box::new(Vec::new()));
-//! let main = vm.load(&program);
+//! let main = vm.load(&program).unwrap();
 //! vm.call_value(main, &[]).unwrap();
 //! ```
 

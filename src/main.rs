@@ -125,7 +125,13 @@ fn run_file(file: &str, args: Vec<String>) -> ExitCode {
     };
     let mut vm = Vm::new();
     vm.set_args(args);
-    let main = vm.load(&program);
+    let main = match vm.load(&program) {
+        Ok(main) => main,
+        Err(e) => {
+            eprintln!("error: cannot load {file}: {e}");
+            return ExitCode::from(EXIT_COMPILE);
+        }
+    };
     let result = vm.call_value(main, &[]);
     vm.flush();
     match result {

@@ -156,7 +156,14 @@ impl Session {
     /// reported here.
     fn run(&mut self, program: Program) -> Result<Value, Outcome> {
         let before = self.vm.protos.len();
-        let main = self.vm.load(&program);
+        let main = match self.vm.load(&program) {
+            Ok(main) => main,
+            Err(e) => {
+                // The compiler's output always verifies; this would be a VM bug.
+                eprintln!("error: internal error: {e}");
+                return Err(Outcome::Failed(EXIT_RUNTIME));
+            }
+        };
         self.record_protos(program, before);
         let result = self.vm.call_value(main, &[]);
         self.vm.flush();

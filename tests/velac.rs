@@ -311,7 +311,7 @@ fn run_guarded(p: &Program) -> Result<(), String> {
         }
     });
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let main = vm.load(p);
+        let main = vm.load(p).expect("verified programs load");
         let _ = vm.call_value(main, &[]);
     }));
     drop(tx);

@@ -26,7 +26,7 @@ pub fn load_fn(source: &str, name: &str) -> (Vm, Value) {
     let program = vela::compile_source(source, "bench.vela")
         .unwrap_or_else(|e| panic!("bench source does not compile: {e:?}\n{source}"));
     let mut vm = quiet_vm();
-    let main = vm.load(&program);
+    let main = vm.load(&program).expect("verifies");
     vm.call_value(main, &[])
         .unwrap_or_else(|e| panic!("bench source fails: {e:?}"));
     let f = vm

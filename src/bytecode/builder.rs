@@ -24,7 +24,7 @@
 //! #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
 //! # }
 //! let mut vm = vela::vm::Vm::with_output(Box::new(Sink(out.clone())));
-//! let main = vm.load(&program);
+//! let main = vm.load(&program).unwrap();
 //! vm.call_value(main, &[]).unwrap();
 //! vm.flush();
 //! assert_eq!(String::from_utf8(out.borrow().clone()).unwrap(), "3\n");
@@ -574,7 +574,7 @@ mod tests {
     fn run(program: &Program) -> (Result<Value, VmError>, String, Vm) {
         let sink = Sink::default();
         let mut vm = Vm::with_output(Box::new(sink.clone()));
-        let main = vm.load(program);
+        let main = vm.load(program).expect("verifies");
         let r = vm.call_value(main, &[]);
         vm.flush();
         let out = String::from_utf8(sink.0.borrow().clone()).unwrap();

@@ -14,6 +14,7 @@ pub mod value;
 pub use error::{Raise, RuntimeError, TraceFrame, VmError};
 pub use value::{ObjRef, Value};
 
+use crate::bytecode::verify::{verify, VerifyError};
 use crate::bytecode::{Capture, Constant, FnProto, Instr, Program};
 use heap::Heap;
 use indexmap::IndexSet;
@@ -180,9 +181,11 @@ impl Vm {
         self.globals[slot as usize] = Some(v);
     }
 
-    /// Loads a program: links its globals to this VM's slots, turns constants into
-    /// values and returns its main function as a closure value.
-    pub fn load(&mut self, program: &Program) -> Value {
+    /// Loads a program: verifies it (the interpreter relies on the verifier's
+    /// facts, see docs/bytecode.md), links its globals to this VM's slots, turns
+    /// constants into values and returns its main function as a closure value.
+    pub fn load(&mut self, program: &Program) -> Result<Value, VerifyError> {
+        verify(program)?;
         let map: Vec<u32> = program
             .globals
             .iter()
@@ -190,10 +193,10 @@ impl Vm {
             .collect();
         let chunk: Rc<str> = program.chunk.as_str().into();
         let id = self.load_proto(&program.main, &map, &chunk);
-        Value::Func(self.heap.alloc_closure(Closure {
+        Ok(Value::Func(self.heap.alloc_closure(Closure {
             proto: id,
             upvals: Box::new([]),
-        }))
+        })))
     }
 
     fn load_proto(&mut self, p: &FnProto, map: &[u32], chunk: &Rc<str>) -> u32 {
