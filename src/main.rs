@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use vela::bytecode::{format as velac, Program};
 use vela::diagnostics::{render_compile_error, use_color};
-use vela::vm::{Vm, VmError};
+use vela::vm::{Limits, Vm, VmError};
 
 /// Exit codes (BSD sysexits, as the spec asks).
 const EXIT_COMPILE: u8 = 65;
@@ -30,6 +30,18 @@ enum Command {
     Run {
         /// The script to run: source, or a .velac file from `vela compile`.
         file: String,
+        /// Stop after about N instructions (`instruction limit exceeded`).
+        #[arg(long, value_name = "N")]
+        max_instructions: Option<u64>,
+        /// Stop when the heap exceeds SIZE bytes (suffixes K, M, G), e.g. 64M.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<usize>,
+        /// Stop after DURATION of wall-clock time (suffixes ms, s, m), e.g. 5s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// Allow at most N nested calls (`stack overflow`).
+        #[arg(long, value_name = "N")]
+        max_call_depth: Option<usize>,
         /// Arguments for the script (`args()` returns them).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -60,7 +72,27 @@ fn main() -> ExitCode {
     let worker = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || match cli.command {
-            Some(Command::Run { file, args }) => run_file(&file, args),
+            Some(Command::Run {
+                file,
+                args,
+                max_instructions,
+                max_memory,
+                timeout,
+                max_call_depth,
+            }) => {
+                let mut limits = Limits {
+                    max_instructions,
+                    timeout,
+                    ..Limits::default()
+                };
+                if let Some(bytes) = max_memory {
+                    limits.max_memory = bytes;
+                }
+                if let Some(depth) = max_call_depth {
+                    limits.max_call_depth = depth.min(limits.max_call_depth);
+                }
+                run_file(&file, args, limits)
+            }
             Some(Command::Repl) | None => ExitCode::from(vela::repl::run()),
             Some(Command::Compile {
                 file,
@@ -118,13 +150,57 @@ fn compile_text(source: &str, file: &str) -> Result<Program, ExitCode> {
     })
 }
 
-fn run_file(file: &str, args: Vec<String>) -> ExitCode {
+/// `64M` → 67108864 (suffixes K, M, G; powers of 1024).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size like 64M"))?;
+    let scale: usize = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("'{text}' is not a size like 64M")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+/// `5s` → 5 seconds (suffixes ms, s, m; a bare number is seconds).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+    {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 5s"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("'{text}' is not a duration like 5s")),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("'{text}' is out of range"))
+}
+
+fn run_file(file: &str, args: Vec<String>, limits: Limits) -> ExitCode {
     let program = match load_program(file) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let mut vm = Vm::new();
     vm.set_args(args);
+    vm.set_limits(limits);
     let main = match vm.load(&program) {
         Ok(main) => main,
         Err(e) => {

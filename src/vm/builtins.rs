@@ -260,11 +260,30 @@ fn map_arg(name: &str, v: Value) -> Result<super::value::ObjRef, Raise> {
 fn push(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     let r = list_arg("push", arg(vm, start, 0))?;
     let v = arg(vm, start, 1);
+    grow_list(vm, r)?;
     let l = vm.heap.list_mut(r);
     l.items.push(v);
     l.version = l.version.wrapping_add(1);
     vm.heap.grew(16);
     Ok(Value::Nil)
+}
+
+/// Makes room for one more element, within the limits and without aborting when
+/// memory runs out.
+pub(crate) fn grow_list(vm: &mut Vm, r: super::value::ObjRef) -> Result<(), Raise> {
+    let len = vm.heap.list(r).items.len();
+    vm.check_len(len + 1, "list")?;
+    let items = &mut vm.heap.list_mut(r).items;
+    if items.len() == items.capacity() {
+        let more = items.capacity().max(4);
+        vm.check_memory(more * 16)?;
+        vm.heap
+            .list_mut(r)
+            .items
+            .try_reserve(more)
+            .map_err(|_| Raise::Fatal("out of memory".to_string()))?;
+    }
+    Ok(())
 }
 
 fn pop(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
@@ -283,6 +302,7 @@ fn insert(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     let r = list_arg("insert", arg(vm, start, 0))?;
     let i = int_arg("insert", arg(vm, start, 1))?;
     let v = arg(vm, start, 2);
+    grow_list(vm, r)?;
     let l = vm.heap.list_mut(r);
     let len = l.items.len();
     match usize::try_from(i) {
@@ -407,6 +427,7 @@ fn join(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
             out.push_str(&sep);
         }
         vm.write_display(v, &mut out);
+        vm.check_string(out.len())?;
     }
     Ok(vm.heap.alloc_str(out))
 }

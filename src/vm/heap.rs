@@ -22,6 +22,8 @@ pub struct Heap {
     /// Approximate bytes in use by live (or not yet collected) objects.
     bytes: usize,
     threshold: usize,
+    /// Collection is due at the latest when the heap reaches this (the memory limit).
+    limit: usize,
     /// Collect at every safe point that allocated (GC stress testing).
     pub stress: bool,
     /// Set by allocation; cleared by a collection.
@@ -43,6 +45,7 @@ impl Heap {
             gray: Vec::new(),
             bytes: 0,
             threshold: MIN_THRESHOLD,
+            limit: usize::MAX,
             stress: std::env::var_os("VELA_GC_STRESS").is_some_and(|v| v != "0"),
             allocated: false,
         }
@@ -62,6 +65,13 @@ impl Heap {
                 ObjRef((self.objs.len() - 1) as u32)
             }
         }
+    }
+
+    /// Makes a collection due whenever the heap grows past `bytes` (the VM then
+    /// reports `memory limit exceeded` if collecting does not bring it below).
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+        self.threshold = self.threshold.min(bytes);
     }
 
     /// Notes that an object grew by `n` bytes (a list push, a map insert).
@@ -242,7 +252,7 @@ impl Heap {
             }
         }
         self.bytes = live;
-        self.threshold = (live * PAUSE).max(MIN_THRESHOLD);
+        self.threshold = (live * PAUSE).max(MIN_THRESHOLD).min(self.limit);
         self.allocated = false;
     }
 }

@@ -7,7 +7,7 @@
 use super::object::{Closure, Key, Obj, Upval};
 use super::ops;
 use super::value::Value;
-use super::{builtins, Frame, Handler, Raise, RtProto, Vm, MAX_FRAMES, MAX_REGISTERS};
+use super::{builtins, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
 use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
 
@@ -23,7 +23,7 @@ impl Vm {
                 if proto.arity as usize != nargs {
                     return Err(arity_error(&proto.name, proto.arity as usize, nargs));
                 }
-                if self.frames.len() >= MAX_FRAMES {
+                if self.frames.len() >= self.limits.max_call_depth {
                     return Err("stack overflow".into());
                 }
                 let base = f + 1;
@@ -45,13 +45,17 @@ impl Vm {
                 Ok(None)
             }
             Value::Native(i) => {
-                let b = builtins::BUILTINS
-                    .get(i as usize)
-                    .ok_or_else(|| Raise::from("invalid built-in"))?;
-                if nargs < b.min_args as usize || b.max_args.is_some_and(|m| nargs > m as usize) {
-                    return Err(builtin_arity_error(b, nargs));
-                }
-                let v = (b.func)(self, f + 1, nargs)?;
+                let v = match builtins::BUILTINS.get(i as usize) {
+                    Some(b) => {
+                        if nargs < b.min_args as usize
+                            || b.max_args.is_some_and(|m| nargs > m as usize)
+                        {
+                            return Err(builtin_arity_error(b, nargs));
+                        }
+                        (b.func)(self, f + 1, nargs)?
+                    }
+                    None => self.call_host(i as usize - builtins::BUILTINS.len(), f + 1, nargs)?,
+                };
                 self.regs[f] = v;
                 Ok(Some(v))
             }
@@ -108,12 +112,14 @@ impl Vm {
                 return Err(Raise::from($e));
             }};
         }
-        // Checked where a program can loop forever: backward jumps and calls.
-        macro_rules! check_interrupt {
-            () => {
-                if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        // Charged where a program can loop forever (backward jumps and calls): the
+        // instruction budget (fuel) and the interrupt flag.
+        macro_rules! tick {
+            ($cost:expr) => {
+                self.fuel -= $cost as i64;
+                if self.fuel < 0 || self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
                     save!();
-                    return Err(Raise::Fatal("interrupted".to_string()));
+                    return Err(self.budget_stop());
                 }
             };
         }
@@ -154,6 +160,9 @@ impl Vm {
                     save!();
                     let top = base!() + proto.window();
                     self.collect_garbage(top);
+                    if self.heap.bytes() > self.limits.max_memory {
+                        return Err(Raise::Fatal("memory limit exceeded".to_string()));
+                    }
                 }
             };
         }
@@ -494,7 +503,8 @@ impl Vm {
                 }
                 Instr::Jmp { off } => {
                     if off < 0 {
-                        check_interrupt!();
+                        // A loop iteration costs the instructions it spans.
+                        tick!(-(off as i64));
                     }
                     jump!(off)
                 }
@@ -527,7 +537,7 @@ impl Vm {
                 }
 
                 Instr::Call { a, b } => {
-                    check_interrupt!();
+                    tick!(1);
                     save!();
                     let base = base!();
                     let f = base + a as usize;
@@ -538,7 +548,7 @@ impl Vm {
                             Obj::Closure(cl) => {
                                 let callee = &self.protos[cl.proto as usize];
                                 (callee.arity == b
-                                    && self.frames.len() < MAX_FRAMES
+                                    && self.frames.len() < self.limits.max_call_depth
                                     && f + 1 + callee.window() <= self.regs.len())
                                 .then_some((c, cl.proto))
                             }
@@ -605,7 +615,7 @@ impl Vm {
                             i < end.saturating_sub(1)
                         };
                         if more {
-                            check_interrupt!();
+                            tick!((off as i64).unsigned_abs());
                             reg!(a) = Value::Int(i + 1);
                             reg!(a + 2) = Value::Int(i + 1);
                             jump!(off);
@@ -685,6 +695,8 @@ impl Vm {
                 Instr::AppendList { a, b, c } => {
                     let start = base!() + b as usize;
                     if let Value::List(r) = reg!(a) {
+                        let len = self.heap.list(r).items.len() + c as usize;
+                        try_op!(self.check_len(len, "list"));
                         let items: Vec<Value> = self.regs[start..start + c as usize].to_vec();
                         let l = self.heap.list_mut(r);
                         l.items.extend_from_slice(&items);
@@ -767,6 +779,7 @@ impl Vm {
                             }
                         }
                     }
+                    try_op!(self.check_string(s.len()));
                     reg!(a) = self.heap.alloc_str(s);
                     gc_point!();
                 }

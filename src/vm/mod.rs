@@ -14,6 +14,8 @@ pub mod value;
 pub use error::{Raise, RuntimeError, TraceFrame, VmError};
 pub use value::{ObjRef, Value};
 
+use interp::arity_error as interp_arity_error;
+
 use crate::bytecode::verify::{verify, VerifyError};
 use crate::bytecode::{Capture, Constant, FnProto, Instr, Program};
 use heap::Heap;
@@ -24,8 +26,56 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Deepest call nesting before `stack overflow`.
+/// Deepest call nesting before `stack overflow` (unless a lower limit is set).
 pub const MAX_FRAMES: usize = 220_000;
+/// The largest string or list a program may build even without limits: beyond
+/// this an allocation is refused with `out of memory` rather than left to the
+/// operating system (which would kill the process).
+pub const MAX_OBJECT_BYTES: usize = 1 << 32;
+
+/// Limits on what a program may use, for running untrusted code. Every limit is
+/// off by default (the CLI sets them from its flags); hitting one is a runtime
+/// error no `try` can catch, and the VM stays usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Instructions per run (`instruction limit exceeded`). Charged at calls and
+    /// backward jumps: a loop iteration costs the instructions its body spans.
+    pub max_instructions: Option<u64>,
+    /// Bytes of heap in use (`memory limit exceeded`).
+    pub max_memory: usize,
+    /// Nested calls (`stack overflow`).
+    pub max_call_depth: usize,
+    /// Bytes in one string (`string length limit exceeded`).
+    pub max_string_bytes: usize,
+    /// Elements in one list or entries in one map (`list length limit exceeded`,
+    /// `map length limit exceeded`).
+    pub max_collection_len: usize,
+    /// Wall-clock time per run (`time limit exceeded`).
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_instructions: None,
+            max_memory: usize::MAX,
+            max_call_depth: MAX_FRAMES,
+            max_string_bytes: MAX_OBJECT_BYTES,
+            max_collection_len: MAX_OBJECT_BYTES / 16,
+            timeout: None,
+        }
+    }
+}
+
+/// A function the host registered: called with the VM and the argument values.
+pub type HostFn = Rc<dyn Fn(&mut Vm, &[Value]) -> Result<Value, String>>;
+
+pub(crate) struct Host {
+    pub name: String,
+    /// `None` accepts any number of arguments.
+    pub arity: Option<u8>,
+    pub func: HostFn,
+}
 /// Most registers the shared register file may hold (16 bytes each).
 pub const MAX_REGISTERS: usize = 8_000_000;
 
@@ -96,6 +146,48 @@ pub struct Vm {
     /// Set from anywhere (another thread, a Ctrl-C handler) to stop the running
     /// program with the error `interrupted`; checked on backward jumps and calls.
     pub(crate) interrupt: Arc<AtomicBool>,
+    pub(crate) limits: Limits,
+    /// Instructions left in this run (see [`Limits::max_instructions`]).
+    pub(crate) fuel: i64,
+    pub(crate) hosts: Vec<Host>,
+    /// Set by the watchdog of a run with a timeout, with `interrupt`.
+    pub(crate) timed_out: Arc<AtomicBool>,
+}
+
+/// Stops a run after its timeout: a thread that sets the interrupt flag unless it
+/// is dropped first.
+struct Watchdog {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(
+        after: std::time::Duration,
+        interrupt: Arc<AtomicBool>,
+        timed_out: Arc<AtomicBool>,
+    ) -> Watchdog {
+        let (stop, wait) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(after) {
+                timed_out.store(true, Ordering::Relaxed);
+                interrupt.store(true, Ordering::Relaxed);
+            }
+        });
+        Watchdog {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Default for Vm {
@@ -125,6 +217,10 @@ impl Vm {
             script_args: Vec::new(),
             start: std::time::Instant::now(),
             interrupt: Arc::new(AtomicBool::new(false)),
+            limits: Limits::default(),
+            fuel: i64::MAX,
+            hosts: Vec::new(),
+            timed_out: Arc::new(AtomicBool::new(false)),
         };
         for (i, b) in builtins::BUILTINS.iter().enumerate() {
             let slot = vm.global_slot(b.name);
@@ -141,6 +237,110 @@ impl Vm {
     /// reports the interruption.
     pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
         self.interrupt.clone()
+    }
+
+    /// Sets the limits for the runs that follow.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+        self.heap.set_limit(limits.max_memory);
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Defines a global function implemented by the host. `arity` is checked before
+    /// each call (`None`: any number of arguments). An `Err` the function returns
+    /// is a runtime error `try` can catch; a panic is caught and becomes one too.
+    pub fn register_host(&mut self, name: &str, arity: Option<u8>, func: HostFn) {
+        let index = builtins::BUILTINS.len() + self.hosts.len();
+        self.hosts.push(Host {
+            name: name.to_string(),
+            arity,
+            func,
+        });
+        self.set_global(name, Value::Native(index as u32));
+    }
+
+    /// Calls host function `index` with the `n` arguments at absolute register
+    /// `start`.
+    pub(crate) fn call_host(
+        &mut self,
+        index: usize,
+        start: usize,
+        n: usize,
+    ) -> Result<Value, Raise> {
+        let Some(host) = self.hosts.get(index) else {
+            return Err(Raise::Error("invalid host function".to_string()));
+        };
+        if let Some(arity) = host.arity {
+            if arity as usize != n {
+                return Err(interp_arity_error(&host.name, arity as usize, n));
+            }
+        }
+        let (name, func) = (host.name.clone(), host.func.clone());
+        let args: Vec<Value> = self.regs[start..start + n].to_vec();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func(self, &args)));
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(message)) => Err(Raise::Error(message)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_string());
+                Err(Raise::Error(format!(
+                    "host function '{name}' panicked: {what}"
+                )))
+            }
+        }
+    }
+
+    /// Why a run stopped at a budget check: an interrupt, or the instruction limit.
+    #[cold]
+    pub(crate) fn budget_stop(&mut self) -> Raise {
+        if self.timed_out.load(Ordering::Relaxed) {
+            Raise::Fatal("time limit exceeded".to_string())
+        } else if self.interrupt.load(Ordering::Relaxed) {
+            Raise::Fatal("interrupted".to_string())
+        } else {
+            Raise::Fatal("instruction limit exceeded".to_string())
+        }
+    }
+
+    /// Checks that a string of `len` bytes may be built.
+    pub(crate) fn check_string(&self, len: usize) -> Result<(), Raise> {
+        if len > self.limits.max_string_bytes {
+            let message = if len > MAX_OBJECT_BYTES {
+                "out of memory"
+            } else {
+                "string length limit exceeded"
+            };
+            return Err(Raise::Fatal(message.to_string()));
+        }
+        self.check_memory(len)
+    }
+
+    /// Checks that a list (or map) may grow to `len` elements.
+    pub(crate) fn check_len(&self, len: usize, what: &str) -> Result<(), Raise> {
+        if len > self.limits.max_collection_len {
+            let message = if len > MAX_OBJECT_BYTES / 16 {
+                "out of memory".to_string()
+            } else {
+                format!("{what} length limit exceeded")
+            };
+            return Err(Raise::Fatal(message));
+        }
+        Ok(())
+    }
+
+    /// Checks that `more` bytes may be allocated under the memory limit.
+    pub(crate) fn check_memory(&self, more: usize) -> Result<(), Raise> {
+        if self.heap.bytes().saturating_add(more) > self.limits.max_memory {
+            return Err(Raise::Fatal("memory limit exceeded".to_string()));
+        }
+        Ok(())
     }
 
     /// Sets what `args()` returns.
@@ -252,16 +452,25 @@ impl Vm {
                 trace: Vec::new(),
             }));
         }
+        self.fuel = self
+            .limits
+            .max_instructions
+            .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         self.regs[0] = f;
         if self.regs.len() < args.len() + 2 {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
         self.regs[1..=args.len()].copy_from_slice(args);
+        let watchdog = self
+            .limits
+            .timeout
+            .map(|t| Watchdog::start(t, self.interrupt.clone(), self.timed_out.clone()));
         let result = match self.enter(0, args.len()) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => self.execute(),
             Err(raise) => Err(self.finish_error(raise)),
         };
+        drop(watchdog);
         self.reset_after_run();
         result
     }
@@ -275,7 +484,8 @@ impl Vm {
                     // Catching continues the program: poll the interrupt flag here
                     // too, so that no cycle of error and catch can spin unstoppably.
                     if self.interrupt.load(Ordering::Relaxed) {
-                        return Err(self.finish_error(Raise::Fatal("interrupted".to_string())));
+                        let stop = self.budget_stop();
+                        return Err(self.finish_error(stop));
                     }
                     if !self.catch(&msg) {
                         return Err(self.finish_error(Raise::Error(msg)));
@@ -347,6 +557,7 @@ impl Vm {
 
     fn reset_after_run(&mut self) {
         self.interrupt.store(false, Ordering::Relaxed);
+        self.timed_out.store(false, Ordering::Relaxed);
         self.frames.clear();
         self.handlers.clear();
         self.close_upvals(0);
@@ -414,10 +625,14 @@ impl Vm {
     /// The name a function value prints with.
     pub fn function_name(&self, v: Value) -> String {
         match v {
-            Value::Native(i) => builtins::BUILTINS
-                .get(i as usize)
-                .map_or("?", |b| b.name)
-                .to_string(),
+            Value::Native(i) => match builtins::BUILTINS.get(i as usize) {
+                Some(b) => b.name.to_string(),
+                None => self
+                    .hosts
+                    .get(i as usize - builtins::BUILTINS.len())
+                    .map_or("?", |h| h.name.as_str())
+                    .to_string(),
+            },
             Value::Func(r) => match self.heap.get(r) {
                 Obj::Closure(c) => match self.protos[c.proto as usize].name.as_str() {
                     // Stripped bytecode has no function names.

@@ -102,14 +102,25 @@ pub fn arith(vm: &mut Vm, op: Arith, x: Value, y: Value) -> Result<Value, Raise>
         (Float(a), Int(b)) => (a, b as f64),
         (Float(a), Float(b)) => (a, b),
         (Value::Str(a), Value::Str(b)) if op == Arith::Add => {
+            let len = vm.heap.str(a).text.len() + vm.heap.str(b).text.len();
+            vm.check_string(len)?;
             let (sa, sb) = (&vm.heap.str(a).text, &vm.heap.str(b).text);
-            let mut s = String::with_capacity(sa.len() + sb.len());
+            let mut s = String::new();
+            s.try_reserve_exact(len)
+                .map_err(|_| Raise::Fatal("out of memory".to_string()))?;
             s.push_str(sa);
             s.push_str(sb);
             return Ok(vm.heap.alloc_str(s));
         }
         (Value::List(a), Value::List(b)) if op == Arith::Add => {
-            let mut items = vm.heap.list(a).items.clone();
+            let len = vm.heap.list(a).items.len() + vm.heap.list(b).items.len();
+            vm.check_len(len, "list")?;
+            vm.check_memory(len * 16)?;
+            let mut items = Vec::new();
+            items
+                .try_reserve_exact(len)
+                .map_err(|_| Raise::Fatal("out of memory".to_string()))?;
+            items.extend_from_slice(&vm.heap.list(a).items);
             items.extend_from_slice(&vm.heap.list(b).items);
             return Ok(vm.heap.alloc_list(items));
         }
@@ -350,6 +361,10 @@ pub fn set_index(vm: &mut Vm, obj: Value, key: Value, v: Value) -> Result<(), Ra
         }
         (Value::Map(r), k) => {
             let key = to_key(&vm.heap, k)?;
+            let len = vm.heap.map(r).entries.len();
+            if len >= vm.limits.max_collection_len && !vm.heap.map(r).entries.contains_key(&key) {
+                vm.check_len(len + 1, "map")?;
+            }
             let m = vm.heap.map_mut(r);
             let (_, old) = m.entries.insert_full(key, v);
             if old.is_none() {
