@@ -746,16 +746,36 @@ impl Vm {
                     }
                 }
                 Instr::GetField { a, b, k } => {
-                    let key = proto.consts[k as usize];
-                    let obj = reg!(b);
-                    let v = try_op!(ops::get_index(self, obj, key));
+                    let hint = &proto.field_hints[pc!() - 1];
+                    let found = match (rd!(b), &proto.const_text[k as usize]) {
+                        (Value::Map(r), Some(key)) => self.heap.map(*r).get_str_cached(key, hint),
+                        _ => None,
+                    };
+                    let v = match found {
+                        Some(v) => v,
+                        // Not a map, or no such key: the general path says why.
+                        None => {
+                            let (obj, key) = (reg!(b), proto.consts[k as usize]);
+                            try_op!(ops::get_index(self, obj, key))
+                        }
+                    };
                     reg!(a) = v;
                 }
                 Instr::SetField { a, k, c } => {
-                    let key = proto.consts[k as usize];
-                    let (obj, v) = (reg!(a), reg!(c));
-                    try_op!(ops::set_index(self, obj, key, v));
-                    gc_point!();
+                    let hint = &proto.field_hints[pc!() - 1];
+                    let v = reg!(c);
+                    let done = match (rd!(a), &proto.const_text[k as usize]) {
+                        (Value::Map(r), Some(key)) => {
+                            self.heap.map_mut(*r).set_str_cached(key, hint, v)
+                        }
+                        _ => false,
+                    };
+                    if !done {
+                        // A new key (or not a map): the general path.
+                        let (obj, key) = (reg!(a), proto.consts[k as usize]);
+                        try_op!(ops::set_index(self, obj, key, v));
+                        gc_point!();
+                    }
                 }
 
                 Instr::ToStr { a, b } => {

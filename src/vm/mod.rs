@@ -89,6 +89,11 @@ pub struct RtProto {
     pub max_stack: u8,
     pub code: Vec<Instr>,
     pub consts: Vec<Value>,
+    /// The text of each String constant (`None` for numbers): the keys of
+    /// GETFIELD/SETFIELD, without a trip through the heap.
+    pub const_text: Vec<Option<Rc<str>>>,
+    /// Per instruction, where GETFIELD/SETFIELD last found its key in a map.
+    pub field_hints: Vec<std::cell::Cell<u32>>,
     pub children: Vec<u32>,
     pub captures: Vec<Capture>,
     pub lines: Vec<u32>,
@@ -150,6 +155,8 @@ pub struct Vm {
     /// Instructions left in this run (see [`Limits::max_instructions`]).
     pub(crate) fuel: i64,
     pub(crate) hosts: Vec<Host>,
+    /// Interned string constants (rooted: the loaded functions hold them).
+    pub(crate) constants: std::collections::HashMap<Box<str>, Value>,
     /// Set by the watchdog of a run with a timeout, with `interrupt`.
     pub(crate) timed_out: Arc<AtomicBool>,
 }
@@ -220,6 +227,7 @@ impl Vm {
             limits: Limits::default(),
             fuel: i64::MAX,
             hosts: Vec::new(),
+            constants: Default::default(),
             timed_out: Arc::new(AtomicBool::new(false)),
         };
         for (i, b) in builtins::BUILTINS.iter().enumerate() {
@@ -426,9 +434,17 @@ impl Vm {
             .map(|c| match c {
                 Constant::Int(i) => Value::Int(*i),
                 Constant::Float(f) => Value::Float(*f),
-                Constant::Str(s) => self.heap.alloc_str(s.as_str()),
+                Constant::Str(s) => self.intern_constant(s),
+            })
+            .collect::<Vec<Value>>();
+        let const_text = consts
+            .iter()
+            .map(|v| match v {
+                Value::Str(r) => Some(self.heap.str(*r).text.clone()),
+                _ => None,
             })
             .collect();
+        let field_hints = vec![std::cell::Cell::new(0); p.code.len()];
         self.protos.push(Rc::new(RtProto {
             name: p.name.clone(),
             chunk: chunk.clone(),
@@ -437,11 +453,25 @@ impl Vm {
             max_stack: p.max_stack,
             code,
             consts,
+            const_text,
+            field_hints,
             children,
             captures: p.captures.clone(),
             lines: p.lines.clone(),
         }));
         (self.protos.len() - 1) as u32
+    }
+
+    /// The string value of a constant: one heap string per distinct text, shared by
+    /// every loaded function (so map keys written by one function and looked up by
+    /// another are usually the very same text).
+    fn intern_constant(&mut self, s: &str) -> Value {
+        if let Some(&v) = self.constants.get(s) {
+            return v;
+        }
+        let v = self.heap.alloc_str(s);
+        self.constants.insert(s.into(), v);
+        v
     }
 
     /// Calls a function value with arguments and runs it to completion.

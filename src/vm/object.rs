@@ -2,7 +2,8 @@
 
 use super::value::{ObjRef, Value};
 use indexmap::IndexMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 /// An immutable string. The text is shared (`Rc`) so that map keys and iteration
@@ -47,11 +48,80 @@ pub struct ListObj {
 }
 
 /// A map key: Int, String or Bool, hashed by value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
     Int(i64),
     Bool(bool),
     Str(Rc<str>),
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            Key::Int(i) => {
+                h.write_u8(0);
+                h.write_i64(*i);
+            }
+            Key::Bool(b) => {
+                h.write_u8(1);
+                h.write_u8(*b as u8);
+            }
+            Key::Str(s) => StrKey(s).hash(h),
+        }
+    }
+}
+
+/// A borrowed String key, for lookups that need not own (or count) the text.
+pub struct StrKey<'a>(pub &'a str);
+
+impl Hash for StrKey<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u8(2);
+        h.write(self.0.as_bytes());
+    }
+}
+
+impl indexmap::Equivalent<Key> for StrKey<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        matches!(key, Key::Str(s) if **s == *self.0)
+    }
+}
+
+impl MapObj {
+    /// The value of String key `key`, trying first the entry at `*hint` (the
+    /// position this lookup found last time: records built the same way keep their
+    /// fields at the same positions), and remembering where it was found.
+    #[inline]
+    pub fn get_str_cached(&self, key: &Rc<str>, hint: &Cell<u32>) -> Option<Value> {
+        if let Some((Key::Str(s), v)) = self.entries.get_index(hint.get() as usize) {
+            if Rc::ptr_eq(s, key) || **s == **key {
+                return Some(*v);
+            }
+        }
+        let (i, _, v) = self.entries.get_full(&StrKey(key))?;
+        hint.set(i as u32);
+        Some(*v)
+    }
+
+    /// Replaces the value of an existing String key (see `get_str_cached`); false
+    /// when the key is absent.
+    #[inline]
+    pub fn set_str_cached(&mut self, key: &Rc<str>, hint: &Cell<u32>, v: Value) -> bool {
+        if let Some((Key::Str(s), slot)) = self.entries.get_index_mut(hint.get() as usize) {
+            if Rc::ptr_eq(s, key) || **s == **key {
+                *slot = v;
+                return true;
+            }
+        }
+        match self.entries.get_full_mut(&StrKey(key)) {
+            Some((i, _, slot)) => {
+                *slot = v;
+                hint.set(i as u32);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// A small fast hasher (FxHash's mixing) for map keys; keys are not adversarial

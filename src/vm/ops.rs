@@ -2,7 +2,7 @@
 //! string and list `+`, ordering, structural equality, indexing and map keys.
 
 use super::heap::Heap;
-use super::object::{Key, MapObj};
+use super::object::{Key, MapObj, StrKey};
 use super::value::Value;
 use super::{Raise, Vm};
 use crate::bytecode::TypeTag;
@@ -328,6 +328,16 @@ pub fn get_index(vm: &mut Vm, obj: Value, key: Value) -> Result<Value, Raise> {
                 .and_then(|t| t.chars().next())
                 .ok_or_else(|| index_error(i, len))?;
             Ok(vm.char_value(ch))
+        }
+        (Value::Map(r), Value::Str(s)) => {
+            let text = &vm.heap.str(s).text;
+            match vm.heap.map(r).entries.get(&StrKey(text)) {
+                Some(v) => Ok(*v),
+                None => Err(Raise::Error(format!(
+                    "key {} not found",
+                    key_text(&Key::Str(text.clone()))
+                ))),
+            }
         }
         (Value::Map(r), k) => {
             let key = to_key(&vm.heap, k)?;
