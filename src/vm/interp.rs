@@ -200,6 +200,19 @@ impl Vm {
                 }
             }};
         }
+        // A copy of a register's value. Numbers are read field by field: the
+        // arithmetic that just wrote them stored tag and payload separately, and a
+        // single 16-byte load of the pair would wait for both stores to retire
+        // instead of forwarding from them.
+        macro_rules! load {
+            ($r:expr) => {
+                match rd!($r) {
+                    Value::Int(i) => Value::Int(*i),
+                    Value::Float(f) => Value::Float(*f),
+                    v => *v,
+                }
+            };
+        }
         // A register of the current window, by shared reference (no copy).
         macro_rules! rd {
             ($r:expr) => {
@@ -207,23 +220,24 @@ impl Vm {
                 unsafe { &*regs.add($r as usize) }
             };
         }
+        // Each arm stores its own result: a Value assembled from several arms would
+        // be written as one generic 16-byte copy (padding included), which a later
+        // narrower load cannot forward from.
         macro_rules! arith {
             ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
-                let v = match (rd!($b), rd!($c)) {
+                match (rd!($b), rd!($c)) {
                     (Value::Int(x), Value::Int(y)) => match x.$int(*y) {
-                        Some(v) => Value::Int(v),
+                        Some(v) => reg!($a) = Value::Int(v),
                         None => throw!("integer overflow"),
                     },
-                    (Value::Float(x), Value::Float(y)) => Value::Float(*x $float *y),
+                    (Value::Float(x), Value::Float(y)) => reg!($a) = Value::Float(*x $float *y),
                     (x, y) => {
                         let (x, y) = (*x, *y);
                         let v = try_op!(ops::arith(self, $op, x, y));
                         reg!($a) = v;
                         gc_point!();
-                        continue;
                     }
-                };
-                reg!($a) = v;
+                }
             }};
         }
         macro_rules! compare {
@@ -253,8 +267,8 @@ impl Vm {
         }
         macro_rules! bool_of {
             ($r:expr) => {
-                match reg!($r) {
-                    Value::Bool(b) => b,
+                match rd!($r) {
+                    Value::Bool(b) => *b,
                     other => throw!(format!("expected Bool, got {}", other.type_name())),
                 }
             };
@@ -267,7 +281,7 @@ impl Vm {
             let instr = unsafe { &*ip };
             ip = ip.wrapping_add(1);
             match *instr {
-                Instr::Move { a, b } => reg!(a) = reg!(b),
+                Instr::Move { a, b } => reg!(a) = load!(b),
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
                 Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
                 Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
@@ -341,66 +355,75 @@ impl Vm {
                     let v = try_op!(ops::arith(self, ops::Arith::IDiv, x, y));
                     reg!(a) = v;
                 }
-                Instr::Mod { a, b, c } => {
-                    let v = match (reg!(b), reg!(c)) {
-                        (Value::Int(x), Value::Int(y)) if y > 0 => Value::Int(x.rem_euclid(y)),
-                        (x, y) => try_op!(ops::arith(self, ops::Arith::Mod, x, y)),
-                    };
-                    reg!(a) = v;
-                }
-                Instr::AddI { a, b, i } => {
-                    reg!(a) = match reg!(b) {
-                        Value::Int(x) => match x.checked_add(i as i64) {
-                            Some(v) => Value::Int(v),
-                            None => throw!("integer overflow"),
-                        },
-                        Value::Float(x) => Value::Float(x + i as f64),
+                Instr::Mod { a, b, c } => match (rd!(b), rd!(c)) {
+                    (Value::Int(x), Value::Int(y)) if *y > 0 => {
+                        reg!(a) = Value::Int(x.rem_euclid(*y))
+                    }
+                    (x, y) => {
+                        let (x, y) = (*x, *y);
+                        let v = try_op!(ops::arith(self, ops::Arith::Mod, x, y));
+                        reg!(a) = v;
+                    }
+                },
+                Instr::AddI { a, b, i } => match rd!(b) {
+                    Value::Int(x) => match x.checked_add(i as i64) {
+                        Some(v) => reg!(a) = Value::Int(v),
+                        None => throw!("integer overflow"),
+                    },
+                    Value::Float(x) => reg!(a) = Value::Float(x + i as f64),
+                    x => {
+                        let x = *x;
                         // The compiler emits `x - n` as ADDI with -n (n >= 0).
-                        x if i < 0 => try_op!(ops::arith(
-                            self,
-                            ops::Arith::Sub,
-                            x,
-                            Value::Int(-(i as i64))
-                        )),
-                        x => try_op!(ops::arith(self, ops::Arith::Add, x, Value::Int(i as i64))),
-                    };
-                }
-                Instr::MulI { a, b, i } => {
-                    reg!(a) = match reg!(b) {
-                        Value::Int(x) => match x.checked_mul(i as i64) {
-                            Some(v) => Value::Int(v),
-                            None => throw!("integer overflow"),
-                        },
-                        x => try_op!(ops::arith(self, ops::Arith::Mul, x, Value::Int(i as i64))),
-                    };
-                }
-                Instr::ModI { a, b, i } => {
-                    reg!(a) = match reg!(b) {
-                        // A power-of-two divisor needs no division: floored modulo
-                        // by 2^k keeps the low k bits, for negative x too.
-                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
-                            Value::Int(x & (i as i64 - 1))
-                        }
-                        Value::Int(x) if i > 0 => Value::Int(x.rem_euclid(i as i64)),
-                        x => try_op!(ops::arith(self, ops::Arith::Mod, x, Value::Int(i as i64))),
-                    };
-                }
-                Instr::IDivI { a, b, i } => {
-                    reg!(a) = match reg!(b) {
-                        Value::Int(x) if i > 0 => Value::Int(x.div_euclid(i as i64)),
-                        x => try_op!(ops::arith(self, ops::Arith::IDiv, x, Value::Int(i as i64))),
-                    };
-                }
-                Instr::Neg { a, b } => {
-                    reg!(a) = match reg!(b) {
-                        Value::Int(x) => match x.checked_neg() {
-                            Some(v) => Value::Int(v),
-                            None => throw!("integer overflow"),
-                        },
-                        Value::Float(x) => Value::Float(-x),
-                        other => throw!(format!("cannot negate {}", other.type_name())),
-                    };
-                }
+                        let (op, n) = if i < 0 {
+                            (ops::Arith::Sub, -(i as i64))
+                        } else {
+                            (ops::Arith::Add, i as i64)
+                        };
+                        let v = try_op!(ops::arith(self, op, x, Value::Int(n)));
+                        reg!(a) = v;
+                    }
+                },
+                Instr::MulI { a, b, i } => match rd!(b) {
+                    Value::Int(x) => match x.checked_mul(i as i64) {
+                        Some(v) => reg!(a) = Value::Int(v),
+                        None => throw!("integer overflow"),
+                    },
+                    x => {
+                        let x = *x;
+                        let v = try_op!(ops::arith(self, ops::Arith::Mul, x, Value::Int(i as i64)));
+                        reg!(a) = v;
+                    }
+                },
+                Instr::ModI { a, b, i } => match rd!(b) {
+                    // A power-of-two divisor needs no division: floored modulo by 2^k
+                    // keeps the low k bits, for negative x too.
+                    Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
+                        reg!(a) = Value::Int(x & (i as i64 - 1))
+                    }
+                    Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.rem_euclid(i as i64)),
+                    x => {
+                        let x = *x;
+                        let v = try_op!(ops::arith(self, ops::Arith::Mod, x, Value::Int(i as i64)));
+                        reg!(a) = v;
+                    }
+                },
+                Instr::IDivI { a, b, i } => match rd!(b) {
+                    Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.div_euclid(i as i64)),
+                    x => {
+                        let x = *x;
+                        let v =
+                            try_op!(ops::arith(self, ops::Arith::IDiv, x, Value::Int(i as i64)));
+                        reg!(a) = v;
+                    }
+                },
+                Instr::Neg { a, b } => match rd!(b) {
+                    Value::Int(x) => match x.checked_neg() {
+                        Some(v) => reg!(a) = Value::Int(v),
+                        None => throw!("integer overflow"),
+                    },
+                    Value::Float(x) => reg!(a) = Value::Float(-x),
+                    other => throw!(format!("cannot negate {}", other.type_name())),
+                },
                 Instr::Not { a, b } => reg!(a) = Value::Bool(!bool_of!(b)),
                 Instr::Eq { a, b, c } => {
                     reg!(a) = Value::Bool(ops::equal(&self.heap, reg!(b), reg!(c)))
@@ -444,27 +467,27 @@ impl Vm {
                     }
                 }
                 Instr::JmpNotEq { a, b, off } => {
-                    let eq = match (reg!(a), reg!(b)) {
+                    let eq = match (rd!(a), rd!(b)) {
                         (Value::Int(x), Value::Int(y)) => x == y,
-                        (x, y) => ops::equal(&self.heap, x, y),
+                        (x, y) => ops::equal(&self.heap, *x, *y),
                     };
                     if !eq {
                         jump!(off);
                     }
                 }
                 Instr::JmpEq { a, b, off } => {
-                    let eq = match (reg!(a), reg!(b)) {
+                    let eq = match (rd!(a), rd!(b)) {
                         (Value::Int(x), Value::Int(y)) => x == y,
-                        (x, y) => ops::equal(&self.heap, x, y),
+                        (x, y) => ops::equal(&self.heap, *x, *y),
                     };
                     if eq {
                         jump!(off);
                     }
                 }
                 Instr::JmpNotEqI { a, i, off } => {
-                    let eq = match reg!(a) {
-                        Value::Int(x) => x == i as i64,
-                        Value::Float(x) => x == i as f64,
+                    let eq = match rd!(a) {
+                        Value::Int(x) => *x == i as i64,
+                        Value::Float(x) => *x == i as f64,
                         _ => false,
                     };
                     if !eq {
@@ -472,9 +495,9 @@ impl Vm {
                     }
                 }
                 Instr::JmpEqI { a, i, off } => {
-                    let eq = match reg!(a) {
-                        Value::Int(x) => x == i as i64,
-                        Value::Float(x) => x == i as f64,
+                    let eq = match rd!(a) {
+                        Value::Int(x) => *x == i as i64,
+                        Value::Float(x) => *x == i as f64,
                         _ => false,
                     };
                     if eq {
@@ -585,13 +608,13 @@ impl Vm {
                     }
                 }
                 Instr::Return { a } => {
-                    let v = reg!(a);
+                    let v = load!(a);
                     return_to_caller!(v);
                 }
                 Instr::Return0 => return_to_caller!(Value::Nil),
 
                 Instr::ForPrep { a, inclusive, off } => {
-                    let (start, end) = match (reg!(a), reg!(a + 1)) {
+                    let (start, end) = match (*rd!(a), *rd!(a + 1)) {
                         (Value::Int(s), Value::Int(e)) => (s, e),
                         (Value::Int(_), other) | (other, _) => throw!(format!(
                             "range bounds must be Int, got {}",
@@ -606,7 +629,7 @@ impl Vm {
                     }
                 }
                 Instr::ForLoop { a, inclusive, off } => {
-                    if let (Value::Int(i), Value::Int(end)) = (reg!(a), reg!(a + 1)) {
+                    if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
                         // (`i + 1 < end` without overflow: bytecode may loop over
                         // any Int counter.)
                         let more = if inclusive {
@@ -763,7 +786,7 @@ impl Vm {
                 }
                 Instr::SetField { a, k, c } => {
                     let hint = &proto.field_hints[pc!() - 1];
-                    let v = reg!(c);
+                    let v = load!(c);
                     let done = match (rd!(a), &proto.const_text[k as usize]) {
                         (Value::Map(r), Some(key)) => {
                             self.heap.map_mut(*r).set_str_cached(key, hint, v)
