@@ -566,7 +566,7 @@ impl Vm {
                     let f = base + a as usize;
                     // The common case, a closure with the right arity and room in the
                     // register file, is handled here; everything else in `enter`.
-                    let fast = match reg!(a) {
+                    let fast = match *rd!(a) {
                         Value::Func(c) => match self.heap.get(c) {
                             Obj::Closure(cl) => {
                                 let callee = &self.protos[cl.proto as usize];
@@ -579,6 +579,20 @@ impl Vm {
                         },
                         _ => None,
                     };
+                    // A built-in called with an acceptable number of arguments.
+                    if let &Value::Native(i) = rd!(a) {
+                        if let Some(bi) = builtins::BUILTINS.get(i as usize) {
+                            let n = b as usize;
+                            if n >= bi.min_args as usize
+                                && bi.max_args.is_none_or(|m| n <= m as usize)
+                            {
+                                let v = try_op!((bi.func)(self, f + 1, n));
+                                reg!(a) = v;
+                                gc_point!();
+                                continue;
+                            }
+                        }
+                    }
                     if let Some((c, pid)) = fast {
                         self.frames.push(Frame {
                             closure: c,
