@@ -1,23 +1,9 @@
 //! End-to-end tests of the `vela` command line: examples, exit codes, messages.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn vela(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vela"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the vela binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{stderr, stdout, vela};
 
 fn write_temp(name: &str, text: &str) -> String {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));

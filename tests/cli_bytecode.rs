@@ -2,23 +2,9 @@
 //! `vela disasm`, and how bad files are reported.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn vela(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vela"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the vela binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{stderr, stdout, vela};
 
 /// A fresh directory for one test.
 fn temp_dir(name: &str) -> PathBuf {

@@ -6,7 +6,7 @@ use super::expr::imm_arith;
 use super::func::LoopCtx;
 use super::{Compiler, GlobalKind, Options};
 use crate::ast::{Expr, ExprKind, Span, Stmt, StmtKind};
-use crate::bytecode::Instr;
+use crate::bytecode::{Instr, Reg};
 use crate::diagnostics::CompileError;
 
 impl Compiler<'_> {
@@ -375,16 +375,13 @@ impl Compiler<'_> {
                         if !mutable {
                             return Err(immutable());
                         }
-                        let r = self.alloc(value.span)?;
-                        if let Some(op) = op {
-                            self.emit(Instr::GetUpval { a: r, u: idx });
-                            let v = self.expr_any(value)?;
-                            self.set_line(target.span.to(value.span));
-                            self.binop(op, r, r, v);
-                        } else {
-                            self.expr_to(value, r)?;
-                        }
-                        self.emit(Instr::SetUpval { a: r, u: idx });
+                        self.assign_indirect(
+                            op,
+                            value,
+                            target.span,
+                            |a| Instr::GetUpval { a, u: idx },
+                            |a| Instr::SetUpval { a, u: idx },
+                        )?;
                     }
                     Place::Global { slot } => {
                         match self.globals.kind(name) {
@@ -397,16 +394,13 @@ impl Compiler<'_> {
                                 ))
                             }
                         }
-                        let r = self.alloc(value.span)?;
-                        if let Some(op) = op {
-                            self.emit(Instr::GetGlobal { a: r, g: slot });
-                            let v = self.expr_any(value)?;
-                            self.set_line(target.span.to(value.span));
-                            self.binop(op, r, r, v);
-                        } else {
-                            self.expr_to(value, r)?;
-                        }
-                        self.emit(Instr::SetGlobal { a: r, g: slot });
+                        self.assign_indirect(
+                            op,
+                            value,
+                            target.span,
+                            |a| Instr::GetGlobal { a, g: slot },
+                            |a| Instr::SetGlobal { a, g: slot },
+                        )?;
                     }
                 }
             }
@@ -444,6 +438,29 @@ impl Compiler<'_> {
             }
             _ => return Err(CompileError::new("invalid assignment target", target.span)),
         }
+        Ok(())
+    }
+
+    /// `name (op)= value` for a variable that instructions read and write (a
+    /// captured variable or a global), through a temporary register.
+    fn assign_indirect(
+        &mut self,
+        op: Option<crate::ast::BinOp>,
+        value: &Expr,
+        target: Span,
+        get: impl Fn(Reg) -> Instr,
+        set: impl Fn(Reg) -> Instr,
+    ) -> Result<(), CompileError> {
+        let r = self.alloc(value.span)?;
+        if let Some(op) = op {
+            self.emit(get(r));
+            let v = self.expr_any(value)?;
+            self.set_line(target.to(value.span));
+            self.binop(op, r, r, v);
+        } else {
+            self.expr_to(value, r)?;
+        }
+        self.emit(set(r));
         Ok(())
     }
 }
