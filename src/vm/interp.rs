@@ -568,6 +568,23 @@ impl Vm {
                 }
 
                 Instr::Call { a, b } => {
+                    // A built-in with an acceptable number of arguments runs straight
+                    // away: it cannot loop or recurse, so it is not charged fuel, and
+                    // the frame's position is saved only if it fails.
+                    if let &Value::Native(i) = rd!(a) {
+                        if let Some(bi) = builtins::BUILTINS.get(i as usize) {
+                            let n = b as usize;
+                            if n >= bi.min_args as usize
+                                && bi.max_args.is_none_or(|m| n <= m as usize)
+                            {
+                                let args = base!() + a as usize + 1;
+                                let v = try_op!((bi.func)(self, args, n));
+                                reg!(a) = v;
+                                gc_point!();
+                                continue;
+                            }
+                        }
+                    }
                     tick!(1);
                     save!();
                     let base = base!();
@@ -587,20 +604,6 @@ impl Vm {
                         },
                         _ => None,
                     };
-                    // A built-in called with an acceptable number of arguments.
-                    if let &Value::Native(i) = rd!(a) {
-                        if let Some(bi) = builtins::BUILTINS.get(i as usize) {
-                            let n = b as usize;
-                            if n >= bi.min_args as usize
-                                && bi.max_args.is_none_or(|m| n <= m as usize)
-                            {
-                                let v = try_op!((bi.func)(self, f + 1, n));
-                                reg!(a) = v;
-                                gc_point!();
-                                continue;
-                            }
-                        }
-                    }
                     if let Some((c, pid)) = fast {
                         self.frames.push(Frame {
                             closure: c,
