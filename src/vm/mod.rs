@@ -68,7 +68,9 @@ impl Default for Limits {
 }
 
 /// A function the host registered: called with the VM and the argument values.
-pub type HostFn = Rc<dyn Fn(&mut Vm, &[Value]) -> Result<Value, String>>;
+/// `Err(Raise::Error(..))` is a runtime error `try` can catch; `Raise::Fatal` one
+/// it cannot (an exceeded limit).
+pub type HostFn = Rc<dyn Fn(&mut Vm, &[Value]) -> Result<Value, Raise>>;
 
 pub(crate) struct Host {
     pub name: String,
@@ -152,6 +154,13 @@ pub struct Vm {
     pub(crate) hosts: Vec<Host>,
     /// Set by the watchdog of a run with a timeout, with `interrupt`.
     pub(crate) timed_out: Arc<AtomicBool>,
+    /// Values the embedder holds handles to (functions, compiled scripts): GC roots.
+    /// A released slot holds `Nil`.
+    pub(crate) pinned: Vec<Value>,
+    /// Whether the last uncaught runtime error was one no `try` could catch (an
+    /// exceeded limit or an interrupt), as opposed to one with the same message
+    /// raised by the program.
+    pub(crate) last_error_fatal: bool,
 }
 
 /// Stops a run after its timeout: a thread that sets the interrupt flag unless it
@@ -221,6 +230,8 @@ impl Vm {
             fuel: i64::MAX,
             hosts: Vec::new(),
             timed_out: Arc::new(AtomicBool::new(false)),
+            pinned: Vec::new(),
+            last_error_fatal: false,
         };
         for (i, b) in builtins::BUILTINS.iter().enumerate() {
             let slot = vm.global_slot(b.name);
@@ -283,7 +294,7 @@ impl Vm {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func(self, &args)));
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(message)) => Err(Raise::Error(message)),
+            Ok(Err(raise)) => Err(raise),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -299,7 +310,7 @@ impl Vm {
 
     /// Why a run stopped at a budget check: an interrupt, or the instruction limit.
     #[cold]
-    pub(crate) fn budget_stop(&mut self) -> Raise {
+    pub(crate) fn budget_stop(&self) -> Raise {
         if self.timed_out.load(Ordering::Relaxed) {
             Raise::Fatal("time limit exceeded".to_string())
         } else if self.interrupt.load(Ordering::Relaxed) {
@@ -465,11 +476,17 @@ impl Vm {
             .limits
             .timeout
             .map(|t| Watchdog::start(t, self.interrupt.clone(), self.timed_out.clone()));
-        let result = match self.enter(0, args.len()) {
+        let mut result = match self.enter(0, args.len()) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => self.execute(),
             Err(raise) => Err(self.finish_error(raise)),
         };
+        // A write of a text form stopped by an interrupt or the timeout may have
+        // been cut short (see `write_display`): the run must not count as a success.
+        if result.is_ok() && self.interrupt.load(Ordering::Relaxed) {
+            let stop = self.budget_stop();
+            result = Err(self.finish_error(stop));
+        }
         drop(watchdog);
         self.reset_after_run();
         result
@@ -532,6 +549,7 @@ impl Vm {
 
     /// Builds the traceback for an uncaught error and clears the frames.
     fn finish_error(&mut self, raise: Raise) -> VmError {
+        self.last_error_fatal = matches!(raise, Raise::Fatal(_));
         let err = match raise {
             Raise::Exit(code) => VmError::Exit(code),
             Raise::Error(message) | Raise::Fatal(message) => {
@@ -616,6 +634,11 @@ impl Vm {
         for &(_, r) in &self.open_upvals {
             self.heap.mark_ref(r);
         }
+        for v in &self.pinned {
+            if let Some(r) = v.obj() {
+                self.heap.mark_ref(r);
+            }
+        }
         for f in &self.frames {
             self.heap.mark_ref(f.closure);
         }
@@ -652,8 +675,28 @@ impl Vm {
         s
     }
 
+    /// Appends the text form of `v` to `out`, stopping a little past the longest
+    /// string the limits allow (see [`format::write_value`]): a caller that keeps
+    /// the text checks its length.
     pub fn write_display(&self, v: Value, out: &mut String) {
-        format::write_value(&self.heap, v, out, &|f| self.function_name(f));
+        let limit = self
+            .limits
+            .max_string_bytes
+            .min(MAX_OBJECT_BYTES)
+            .min(self.limits.max_memory.saturating_sub(self.heap.bytes()));
+        let name = |f| self.function_name(f);
+        format::write_value(&self.heap, v, out, &name, limit, &self.interrupt);
+    }
+
+    /// [`write_display`](Vm::write_display), failing with the limit error (`string
+    /// length limit exceeded`, `memory limit exceeded`, `out of memory`) when the
+    /// text would be longer than a string may be.
+    pub(crate) fn write_display_checked(&self, v: Value, out: &mut String) -> Result<(), Raise> {
+        self.write_display(v, out);
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(self.budget_stop());
+        }
+        self.check_string(out.len())
     }
 
     /// The form the REPL echoes: strings quoted, like inside a container.
