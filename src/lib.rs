@@ -14,11 +14,19 @@ pub mod ast;
 pub mod bytecode;
 pub mod compiler;
 pub mod diagnostics;
+pub mod embed;
 pub mod lexer;
 pub mod parser;
 pub mod repl;
 pub mod textform;
 pub mod vm;
+
+pub use embed::{
+    ConversionError, Dynamic, Error, ErrorKind, FromDynamic, Function, InterruptHandle, LimitKind,
+    Map, MapKey, OutputBuffer, Script, Vm, VmBuilder,
+};
+pub use indexmap;
+pub use vm::Limits;
 
 use bytecode::Program;
 use compiler::{GlobalTable, Options};
