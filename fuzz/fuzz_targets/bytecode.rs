@@ -1,5 +1,6 @@
-//! Fuzzes loading and running bytecode under the sandbox limits: arbitrary bytes →
-//! `load` (decode + verify) → run with an instruction limit and a memory limit.
+//! Fuzzes loading and running bytecode under the sandbox limits through the
+//! embedding API: arbitrary bytes → `Vm::load` (decode + verify) → run with an
+//! instruction limit and a memory limit, the result converted out of the VM.
 //! Nothing may panic, hang (the limits must stop every program) or abort.
 //!
 //! As in the `load` target, each input is also tried with its payload length and
@@ -9,8 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vela::bytecode::format::{fnv1a64, header, load};
-use vela::vm::{Limits, Vm};
+use vela::bytecode::format::{fnv1a64, header};
 
 fn reseal(data: &[u8]) -> Option<Vec<u8>> {
     let h = header(data).ok()?;
@@ -23,21 +23,16 @@ fn reseal(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn run(bytes: &[u8]) {
-    let Ok(program) = load(bytes) else { return };
-    let mut vm = Vm::with_output(Box::new(std::io::sink()));
-    vm.set_limits(Limits {
-        max_instructions: Some(100_000),
-        max_memory: 16 << 20,
-        max_call_depth: 10_000,
-        max_string_bytes: 1 << 20,
-        max_collection_len: 1 << 16,
-        timeout: None,
-    });
-    if let Ok(main) = vm.load(&program) {
-        // Twice: a VM must be usable again after any error.
-        let _ = vm.call_value(main, &[]);
-        let _ = vm.call_value(main, &[]);
-    }
+    let mut vm = vela::Vm::builder()
+        .output(std::io::sink())
+        .max_instructions(100_000)
+        .max_memory(16 << 20)
+        .max_call_depth(10_000)
+        .build();
+    let Ok(script) = vm.load(bytes) else { return };
+    // Twice: a VM must be usable again after any error.
+    let _ = vm.run(&script);
+    let _ = vm.run(&script);
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -8,11 +8,14 @@
 use super::dynamic::{Dynamic, Map, MapKey};
 use super::function::{Ctx, Function};
 use crate::vm::object::{Key, MapObj};
-use crate::vm::{ObjRef, Raise, Value, Vm as Inner, MAX_OBJECT_BYTES};
+use crate::vm::{ObjRef, Raise, Value, Vm as Inner};
 use std::rc::Rc;
 
 /// How deeply lists and maps may nest in a value that crosses the boundary.
 pub const MAX_DEPTH: usize = 128;
+
+/// How much memory a value copied out of a VM without a memory limit may take.
+pub const MAX_COPY_BYTES: usize = 1 << 30;
 
 /// Approximate bytes of one `Dynamic` (its size plus the slot holding it).
 const DYNAMIC_BYTES: usize = std::mem::size_of::<Dynamic>() + 16;
@@ -28,9 +31,11 @@ struct Out<'a> {
 }
 
 /// Copies a VM value out as a `Dynamic`. Functions are pinned in the VM and handed
-/// out as [`Function`] handles.
+/// out as [`Function`] handles. The copy may take about as much memory as the VM's
+/// memory limit allows (at most [`MAX_COPY_BYTES`]): parts a value shares are
+/// copied once per reference, so a small value can stand for a huge copy.
 pub(crate) fn from_vm(vm: &mut Inner, ctx: &Ctx, v: Value) -> Result<Dynamic, String> {
-    let budget = vm.limits.max_memory.min(MAX_OBJECT_BYTES);
+    let budget = vm.limits.max_memory.min(MAX_COPY_BYTES);
     let mut out = Out {
         ctx,
         path: Vec::new(),
@@ -135,6 +140,15 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// The string length limit alone (`Vm::check_string` also checks the memory
+    /// limit, which is checked once for everything, after a collection).
+    fn check_string(&self, len: usize) -> Result<(), Raise> {
+        if len > self.vm.limits.max_string_bytes {
+            return self.vm.check_string(len);
+        }
+        Ok(())
+    }
+
     fn add(&mut self, d: &Dynamic, depth: usize) -> Result<(), Raise> {
         if depth > MAX_DEPTH {
             return Err(Raise::Error(format!(
@@ -144,7 +158,7 @@ impl Plan<'_> {
         match d {
             Dynamic::Nil | Dynamic::Bool(_) | Dynamic::Int(_) | Dynamic::Float(_) => {}
             Dynamic::String(s) => {
-                self.vm.check_string(s.len())?;
+                self.check_string(s.len())?;
                 self.bytes = self.bytes.saturating_add(string_size(s));
             }
             Dynamic::List(items) => {
@@ -159,7 +173,7 @@ impl Plan<'_> {
                 self.bytes = self.bytes.saturating_add(48 + m.len() * 48);
                 for (k, v) in m {
                     if let MapKey::String(s) = k {
-                        self.vm.check_string(s.len())?;
+                        self.check_string(s.len())?;
                         self.bytes = self.bytes.saturating_add(s.len());
                     }
                     self.add(v, depth + 1)?;

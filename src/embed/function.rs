@@ -38,16 +38,27 @@ impl Ctx {
         }
     }
 
-    /// Roots `v` in the VM until the returned pin (and all its clones) is dropped.
-    pub fn pin(&self, vm: &mut Inner, v: Value) -> Arc<Pin> {
+    /// Unroots the values of the handles dropped since the last call.
+    pub fn release_dropped(&self, vm: &mut Inner) {
         let mut state = self.pins.lock().unwrap_or_else(|e| e.into_inner());
-        let PinState { free, released } = &mut *state;
+        Self::release(&mut state, vm);
+    }
+
+    fn release(state: &mut PinState, vm: &mut Inner) {
+        let PinState { free, released } = state;
         for slot in released.drain(..) {
             if let Some(p) = vm.pinned.get_mut(slot as usize) {
                 *p = Value::Nil;
             }
             free.push(slot);
         }
+    }
+
+    /// Roots `v` in the VM until the returned pin (and all its clones) is dropped.
+    pub fn pin(&self, vm: &mut Inner, v: Value) -> Arc<Pin> {
+        let mut state = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+        Self::release(&mut state, vm);
+        let free = &mut state.free;
         let slot = match free.pop() {
             Some(s) => {
                 vm.pinned[s as usize] = v;

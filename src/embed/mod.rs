@@ -27,7 +27,7 @@ mod function;
 mod host;
 
 pub use config::VmBuilder;
-pub use convert::MAX_DEPTH;
+pub use convert::{MAX_COPY_BYTES, MAX_DEPTH};
 pub use dynamic::{ConversionError, Dynamic, FromDynamic, Map, MapKey};
 pub use error::{Error, ErrorKind, LimitKind, Location};
 pub use function::Function;
@@ -284,6 +284,7 @@ impl Vm {
 
     /// Collects garbage now (the VM also does so by itself as the heap grows).
     pub fn collect_garbage(&mut self) {
+        self.ctx.release_dropped(&mut self.inner);
         self.inner.collect_garbage(0);
     }
 
@@ -532,11 +533,13 @@ impl Vm {
 
     /// Moves values into the VM (collecting garbage first if needed).
     fn values_in(&mut self, values: &[Dynamic]) -> Result<Vec<Value>, Error> {
+        self.ctx.release_dropped(&mut self.inner);
         let refs: Vec<&Dynamic> = values.iter().collect();
         convert::into_vm(&mut self.inner, &self.ctx, &refs, true).map_err(raise_to_error)
     }
 
     fn run_value(&mut self, f: Value, args: Vec<Value>) -> Result<Dynamic, Error> {
+        self.ctx.release_dropped(&mut self.inner);
         let result = self.inner.call_value(f, &args);
         self.inner.flush();
         match result {

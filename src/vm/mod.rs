@@ -213,7 +213,9 @@ impl Vm {
 
     pub fn with_output(out: Box<dyn Write>) -> Vm {
         let mut vm = Vm {
-            regs: vec![Value::Nil; 256],
+            // Grown by the first call (to 256 registers at least): a VM that has
+            // not run anything yet holds none.
+            regs: Vec::new(),
             frames: Vec::new(),
             handlers: Vec::new(),
             globals: Vec::new(),
@@ -467,10 +469,10 @@ impl Vm {
             .limits
             .max_instructions
             .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        self.regs[0] = f;
         if self.regs.len() < args.len() + 2 {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
+        self.regs[0] = f;
         self.regs[1..=args.len()].copy_from_slice(args);
         let watchdog = self
             .limits
