@@ -4,7 +4,7 @@
 //! code compiled by one call sees the declarations of earlier ones (as in the
 //! REPL). Values cross the boundary as owned [`Dynamic`]s; host functions are
 //! ordinary Rust closures; every failure is an [`Error`] that renders as the `vela`
-//! command would print it; and [`Limits`](crate::Limits) bound what untrusted code
+//! command would print it; and [`Limits`] bound what untrusted code
 //! may use.
 //!
 //! ```
