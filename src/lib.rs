@@ -1,7 +1,31 @@
-//! Vela: a small, fast scripting language.
+//! Vela: a small, fast scripting language, embeddable in Rust programs.
+//!
+//! # Embedding
+//!
+//! A [`Vm`] runs Vela code; values cross the boundary as [`Dynamic`]s, Rust
+//! closures become Vela functions, and [`Limits`] bound what untrusted code may use:
+//!
+//! ```
+//! let mut vm = vela::Vm::builder().max_instructions(1_000_000).max_memory(16 << 20).build();
+//! vm.register_fn("shout", |s: String| s.to_uppercase());
+//! vm.set_global("names", vec!["ann", "bo"]).unwrap();
+//! let greeting = vm.eval("let loud = []\nfor n in names { push(loud, shout(n)) }\nloud");
+//! assert_eq!(greeting.unwrap().cast::<Vec<String>>().unwrap(), ["ANN", "BO"]);
+//! vm.eval("fn area(w, h) { return w * h }").unwrap();
+//! assert_eq!(vm.call("area", (6, 7)).unwrap(), vela::Dynamic::Int(42));
+//! let err = vm.eval("while true {}").unwrap_err();
+//! assert_eq!(err.kind(), vela::ErrorKind::Limit(vela::LimitKind::Instructions));
+//! assert_eq!(vm.eval("area(2, 3)").unwrap(), vela::Dynamic::Int(6)); // still usable
+//! ```
+//!
+//! The [`embed`] module has the details, and docs/embedding.md a tour.
+//!
+//! # Inside
 //!
 //! The pipeline: [`lexer`] → LALRPOP [`parser`] → [`ast`] → [`compiler`] →
-//! [`bytecode`] → [`vm`]. The VM runs bytecode and knows no source text.
+//! [`bytecode`] → [`vm`]. The VM runs bytecode and knows no source text; these
+//! modules are public for the CLI, the tests and the fuzzers, but the embedding
+//! API above is the stable surface.
 //!
 //! ```
 //! let program = vela::compile_source("print(1 + 2)", "example.vela").unwrap();
@@ -14,11 +38,19 @@ pub mod ast;
 pub mod bytecode;
 pub mod compiler;
 pub mod diagnostics;
+pub mod embed;
 pub mod lexer;
 pub mod parser;
 pub mod repl;
 pub mod textform;
 pub mod vm;
+
+pub use embed::{
+    ConversionError, Dynamic, Error, ErrorKind, FromDynamic, Function, InterruptHandle, LimitKind,
+    Map, MapKey, OutputBuffer, Script, Vm, VmBuilder,
+};
+pub use indexmap;
+pub use vm::Limits;
 
 use bytecode::Program;
 use compiler::{GlobalTable, Options};

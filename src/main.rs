@@ -36,7 +36,7 @@ enum Command {
         /// Stop when the heap exceeds SIZE bytes (suffixes K, M, G), e.g. 64M.
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<usize>,
-        /// Stop after DURATION of wall-clock time (suffixes ms, s, m), e.g. 5s.
+        /// Stop after DURATION of wall-clock time (suffixes ms, s, m, h), e.g. 5s.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<std::time::Duration>,
         /// Allow at most N nested calls (`stack overflow`).
@@ -171,7 +171,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("'{text}' is too large"))
 }
 
-/// `5s` → 5 seconds (suffixes ms, s, m; a bare number is seconds).
+/// `5s` → 5 seconds (suffixes ms, s, m, h; a bare number is seconds).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let (number, unit) = match t
@@ -188,6 +188,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
+        "h" => n * 3600.0,
         _ => return Err(format!("'{text}' is not a duration like 5s")),
     };
     std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("'{text}' is out of range"))

@@ -32,8 +32,9 @@ fn run(program: &vela::bytecode::Program) {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     });
-    let main = vm.load(program);
-    let _ = vm.call_value(main, &[]);
+    if let Ok(main) = vm.load(program) {
+        let _ = vm.call_value(main, &[]);
+    }
     drop(tx);
     let _ = watchdog.join();
 }

@@ -110,7 +110,7 @@ fn print(vm: &mut Vm, start: usize, n: usize) -> Result<Value, Raise> {
             line.push(' ');
         }
         let v = arg(vm, start, i);
-        vm.write_display(v, &mut line);
+        vm.write_display_checked(v, &mut line)?;
     }
     line.push('\n');
     if vm.out.write_all(line.as_bytes()).is_err() {
@@ -125,7 +125,8 @@ fn str_(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     if let Value::Str(_) = v {
         return Ok(v);
     }
-    let s = vm.display(v);
+    let mut s = String::new();
+    vm.write_display_checked(v, &mut s)?;
     Ok(vm.heap.alloc_str(s))
 }
 

@@ -5,6 +5,7 @@ use super::object::Obj;
 use super::value::{ObjRef, Value};
 use std::collections::HashSet;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::textform::{format_float, quote_str};
 
@@ -23,11 +24,29 @@ use super::object::Key;
 /// Appends the text form of `v`. Strings are raw at top level and quoted inside
 /// containers; a container met again while printing itself prints as `[...]` /
 /// `{...}`.
-pub fn write_value(heap: &Heap, v: Value, out: &mut String, fn_name: &dyn Fn(Value) -> String) {
+///
+/// Stops (returning false) once `out` is longer than `limit` bytes: a structure
+/// that shares parts (`a = [a, a]` repeated) has a text form exponentially longer
+/// than itself, so writing it must be bounded by the string and memory limits.
+/// It also stops when `stop` (the VM's interrupt flag) is set, so that a timeout
+/// or an interrupt ends even a long write.
+pub fn write_value(
+    heap: &Heap,
+    v: Value,
+    out: &mut String,
+    fn_name: &dyn Fn(Value) -> String,
+    limit: usize,
+    stop: &AtomicBool,
+) -> bool {
     // The containers being printed, from the outermost to the current one.
     let mut path: HashSet<ObjRef> = HashSet::new();
     let mut steps = vec![Step::Value(v, false)];
+    let mut count: u32 = 0;
     while let Some(step) = steps.pop() {
+        count = count.wrapping_add(1);
+        if out.len() > limit || (count.is_multiple_of(4096) && stop.load(Ordering::Relaxed)) {
+            return false;
+        }
         match step {
             Step::Text(t) => out.push_str(t),
             Step::Key(k) => match k {
@@ -96,4 +115,5 @@ pub fn write_value(heap: &Heap, v: Value, out: &mut String, fn_name: &dyn Fn(Val
             },
         }
     }
+    out.len() <= limit
 }

@@ -68,7 +68,9 @@ impl Default for Limits {
 }
 
 /// A function the host registered: called with the VM and the argument values.
-pub type HostFn = Rc<dyn Fn(&mut Vm, &[Value]) -> Result<Value, String>>;
+/// `Err(Raise::Error(..))` is a runtime error `try` can catch; `Raise::Fatal` one
+/// it cannot (an exceeded limit).
+pub type HostFn = Rc<dyn Fn(&mut Vm, &[Value]) -> Result<Value, Raise>>;
 
 pub(crate) struct Host {
     pub name: String,
@@ -159,6 +161,13 @@ pub struct Vm {
     pub(crate) constants: std::collections::HashMap<Box<str>, Value>,
     /// Set by the watchdog of a run with a timeout, with `interrupt`.
     pub(crate) timed_out: Arc<AtomicBool>,
+    /// Values the embedder holds handles to (functions, compiled scripts): GC roots.
+    /// A released slot holds `Nil`.
+    pub(crate) pinned: Vec<Value>,
+    /// Whether the last uncaught runtime error was one no `try` could catch (an
+    /// exceeded limit or an interrupt), as opposed to one with the same message
+    /// raised by the program.
+    pub(crate) last_error_fatal: bool,
 }
 
 /// Stops a run after its timeout: a thread that sets the interrupt flag unless it
@@ -211,7 +220,9 @@ impl Vm {
 
     pub fn with_output(out: Box<dyn Write>) -> Vm {
         let mut vm = Vm {
-            regs: vec![Value::Nil; 256],
+            // Grown by the first call (to 256 registers at least): a VM that has
+            // not run anything yet holds none.
+            regs: Vec::new(),
             frames: Vec::new(),
             handlers: Vec::new(),
             globals: Vec::new(),
@@ -229,6 +240,8 @@ impl Vm {
             hosts: Vec::new(),
             constants: Default::default(),
             timed_out: Arc::new(AtomicBool::new(false)),
+            pinned: Vec::new(),
+            last_error_fatal: false,
         };
         for (i, b) in builtins::BUILTINS.iter().enumerate() {
             let slot = vm.global_slot(b.name);
@@ -291,7 +304,7 @@ impl Vm {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func(self, &args)));
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(message)) => Err(Raise::Error(message)),
+            Ok(Err(raise)) => Err(raise),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -307,7 +320,7 @@ impl Vm {
 
     /// Why a run stopped at a budget check: an interrupt, or the instruction limit.
     #[cold]
-    pub(crate) fn budget_stop(&mut self) -> Raise {
+    pub(crate) fn budget_stop(&self) -> Raise {
         if self.timed_out.load(Ordering::Relaxed) {
             Raise::Fatal("time limit exceeded".to_string())
         } else if self.interrupt.load(Ordering::Relaxed) {
@@ -487,20 +500,26 @@ impl Vm {
             .limits
             .max_instructions
             .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        self.regs[0] = f;
         if self.regs.len() < args.len() + 2 {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
+        self.regs[0] = f;
         self.regs[1..=args.len()].copy_from_slice(args);
         let watchdog = self
             .limits
             .timeout
             .map(|t| Watchdog::start(t, self.interrupt.clone(), self.timed_out.clone()));
-        let result = match self.enter(0, args.len()) {
+        let mut result = match self.enter(0, args.len()) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => self.execute(),
             Err(raise) => Err(self.finish_error(raise)),
         };
+        // A write of a text form stopped by an interrupt or the timeout may have
+        // been cut short (see `write_display`): the run must not count as a success.
+        if result.is_ok() && self.interrupt.load(Ordering::Relaxed) {
+            let stop = self.budget_stop();
+            result = Err(self.finish_error(stop));
+        }
         drop(watchdog);
         self.reset_after_run();
         result
@@ -563,6 +582,7 @@ impl Vm {
 
     /// Builds the traceback for an uncaught error and clears the frames.
     fn finish_error(&mut self, raise: Raise) -> VmError {
+        self.last_error_fatal = matches!(raise, Raise::Fatal(_));
         let err = match raise {
             Raise::Exit(code) => VmError::Exit(code),
             Raise::Error(message) | Raise::Fatal(message) => {
@@ -647,6 +667,11 @@ impl Vm {
         for &(_, r) in &self.open_upvals {
             self.heap.mark_ref(r);
         }
+        for v in &self.pinned {
+            if let Some(r) = v.obj() {
+                self.heap.mark_ref(r);
+            }
+        }
         for f in &self.frames {
             self.heap.mark_ref(f.closure);
         }
@@ -683,8 +708,28 @@ impl Vm {
         s
     }
 
+    /// Appends the text form of `v` to `out`, stopping a little past the longest
+    /// string the limits allow (see [`format::write_value`]): a caller that keeps
+    /// the text checks its length.
     pub fn write_display(&self, v: Value, out: &mut String) {
-        format::write_value(&self.heap, v, out, &|f| self.function_name(f));
+        let limit = self
+            .limits
+            .max_string_bytes
+            .min(MAX_OBJECT_BYTES)
+            .min(self.limits.max_memory.saturating_sub(self.heap.bytes()));
+        let name = |f| self.function_name(f);
+        format::write_value(&self.heap, v, out, &name, limit, &self.interrupt);
+    }
+
+    /// [`write_display`](Vm::write_display), failing with the limit error (`string
+    /// length limit exceeded`, `memory limit exceeded`, `out of memory`) when the
+    /// text would be longer than a string may be.
+    pub(crate) fn write_display_checked(&self, v: Value, out: &mut String) -> Result<(), Raise> {
+        self.write_display(v, out);
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(self.budget_stop());
+        }
+        self.check_string(out.len())
     }
 
     /// The form the REPL echoes: strings quoted, like inside a container.
