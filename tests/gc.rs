@@ -20,12 +20,13 @@
 //! otherwise by polling `/proc/PID/status` (VmHWM); without either they are skipped.
 //! Uses only std.
 
-use std::io::Read;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const STRESS_DIRS: &[&str] = &["tests/vela/gc", "tests/vela/programs2"];
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -48,51 +49,16 @@ struct Run {
     code: Option<i32>,
 }
 
-/// Spawns `cmd` with piped output and waits for it (killing it after `TIMEOUT`).
-/// `on_poll` is called with the child's pid while it runs, every few milliseconds.
-fn run_command(mut cmd: Command, mut on_poll: impl FnMut(u32)) -> Run {
-    cmd.current_dir(crate_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let pid = child.id();
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_thread = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_thread = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        on_poll(pid);
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {
-                if start.elapsed() > TIMEOUT {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("{cmd:?} timed out after {} s", TIMEOUT.as_secs());
-                }
-                thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("wait failed for {cmd:?}: {e}"),
-        }
-    };
-    let stdout = out_thread.join().unwrap_or_default();
-    let stderr = err_thread.join().unwrap_or_default();
+/// Spawns `cmd` from the crate root and waits for it (failing the test after
+/// `TIMEOUT`). `on_poll` is called with the child's pid while it runs.
+fn run_command(mut cmd: Command, on_poll: impl FnMut(u32)) -> Run {
+    cmd.current_dir(crate_root());
+    let f = common::run_piped(cmd, TIMEOUT, on_poll).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!f.timed_out, "timed out after {} s", TIMEOUT.as_secs());
     Run {
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        code: status.code(),
+        stdout: f.stdout,
+        stderr: f.stderr,
+        code: f.code,
     }
 }
 

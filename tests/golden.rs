@@ -16,14 +16,15 @@
 //! then `vela run X.velac ARGS...`) with the same expectations: the bytecode keeps the chunk name
 //! given at compile time, so tracebacks name FILE in both modes. Cases run on a few threads.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const MIN_PROGRAMS: usize = 150;
@@ -170,48 +171,13 @@ fn set_error(case: &mut Case, err: ExpectedError, lineno: usize) -> Result<(), S
 }
 
 /// Runs a command with a timeout, collecting stdout and stderr.
-fn run_command(mut cmd: Command) -> Result<Outcome, String> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child: Child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_thread = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_thread = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {
-                if start.elapsed() > TIMEOUT {
-                    timed_out = true;
-                    let _ = child.kill();
-                    break child.wait().map_err(|e| format!("wait failed: {e}"))?;
-                }
-                thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => return Err(format!("wait failed: {e}")),
-        }
-    };
-    let stdout = out_thread.join().unwrap_or_default();
-    let stderr = err_thread.join().unwrap_or_default();
+fn run_command(cmd: Command) -> Result<Outcome, String> {
+    let f = common::run_piped(cmd, TIMEOUT, |_| {})?;
     Ok(Outcome {
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        code: status.code(),
-        timed_out,
+        stdout: f.stdout,
+        stderr: f.stderr,
+        code: f.code,
+        timed_out: f.timed_out,
     })
 }
 
