@@ -29,6 +29,12 @@ pub const UNEXPECTED_EOF: &str = "unexpected end of input";
 /// error on its line (see [`crate::lexer`]).
 const MAX_COMMENT_RETRIES: usize = 1_000;
 
+/// Bytes of source all those retries may lex and parse again in total: each retry
+/// reads the whole input, so without this bound a long input with many retries
+/// takes time quadratic in its length to fail (the fuzzer found a 15 KB one taking
+/// 1.5 billion instructions), and compiling is not under the VM's limits.
+const RETRY_BUDGET: usize = 1 << 22;
+
 /// The deepest syntax tree accepted (a chain like `1 + 1 + ... + 1` or `- - - x`
 /// nests without brackets). Deeper is the error `nesting too deep`, so that later
 /// recursive passes over the tree stay within the stack.
@@ -63,7 +69,12 @@ fn parse_unchecked(source: &str) -> Result<Vec<ast::Stmt>, CompileError> {
             .copied()
             .find(|&at| at < error.span.start && same_line(source, at, error.span.start));
         match retry {
-            Some(at) if comment_at.len() < MAX_COMMENT_RETRIES => comment_at.push(at),
+            Some(at)
+                if comment_at.len() < MAX_COMMENT_RETRIES
+                    && (comment_at.len() + 1).saturating_mul(source.len()) <= RETRY_BUDGET =>
+            {
+                comment_at.push(at)
+            }
             _ => return Err(error),
         }
     }

@@ -275,7 +275,19 @@ fn push(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
 
 /// Makes room for one more element, within the limits and without aborting when
 /// memory runs out.
+#[inline(always)]
 pub(crate) fn grow_list(vm: &mut Vm, r: super::value::ObjRef) -> Result<(), Raise> {
+    let items = &vm.heap.list(r).items;
+    // The common case, room left and under the length limit, in one look-up.
+    if items.len() < items.capacity() && items.len() < vm.limits.max_collection_len {
+        return Ok(());
+    }
+    grow_list_slow(vm, r)
+}
+
+#[cold]
+#[inline(never)]
+fn grow_list_slow(vm: &mut Vm, r: super::value::ObjRef) -> Result<(), Raise> {
     let len = vm.heap.list(r).items.len();
     vm.check_len(len + 1, "list")?;
     let items = &mut vm.heap.list_mut(r).items;

@@ -38,6 +38,11 @@ pub fn write_value(
     limit: usize,
     stop: &AtomicBool,
 ) -> bool {
+    if !matches!(v, Value::List(_) | Value::Map(_)) {
+        // Most text forms are of one scalar (`str(i)`, interpolation): no stack.
+        write_scalar(heap, v, false, out, fn_name);
+        return out.len() <= limit;
+    }
     // The containers being printed, from the outermost to the current one.
     let mut path: HashSet<ObjRef> = HashSet::new();
     let mut steps = vec![Step::Value(v, false)];
@@ -61,23 +66,6 @@ pub fn write_value(
                 path.remove(&r);
             }
             Step::Value(v, quoted) => match v {
-                Value::Nil => out.push_str("nil"),
-                Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-                Value::Int(i) => {
-                    let _ = write!(out, "{i}");
-                }
-                Value::Float(x) => format_float(x, out),
-                Value::Str(r) => {
-                    let s = &heap.str(r).text;
-                    if quoted {
-                        quote_str(s, out);
-                    } else {
-                        out.push_str(s);
-                    }
-                }
-                Value::Func(_) | Value::Native(_) => {
-                    let _ = write!(out, "<fn {}>", fn_name(v));
-                }
                 Value::List(r) => {
                     if !path.insert(r) {
                         out.push_str("[...]");
@@ -112,8 +100,41 @@ pub fn write_value(
                         }
                     }
                 }
+                scalar => write_scalar(heap, scalar, quoted, out, fn_name),
             },
         }
     }
     out.len() <= limit
+}
+
+/// Appends the text form of a value that is not a container.
+fn write_scalar(
+    heap: &Heap,
+    v: Value,
+    quoted: bool,
+    out: &mut String,
+    fn_name: &dyn Fn(Value) -> String,
+) {
+    match v {
+        Value::Nil => out.push_str("nil"),
+        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(x) => format_float(x, out),
+        Value::Str(r) => {
+            let s = &heap.str(r).text;
+            if quoted {
+                quote_str(s, out);
+            } else {
+                out.push_str(s);
+            }
+        }
+        Value::Func(_) | Value::Native(_) => {
+            let _ = write!(out, "<fn {}>", fn_name(v));
+        }
+        // Containers are written by `write_value`.
+        Value::List(_) => out.push_str("[...]"),
+        Value::Map(_) => out.push_str("{...}"),
+    }
 }
