@@ -261,11 +261,7 @@ fn map_arg(name: &str, v: Value) -> Result<super::value::ObjRef, Raise> {
 fn push(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     let r = list_arg("push", arg(vm, start, 0))?;
     let v = arg(vm, start, 1);
-    let limit = vm.limits.max_collection_len;
-    let l = vm.heap.list_mut(r);
-    if l.items.len() == l.items.capacity() || l.items.len() >= limit {
-        grow_list(vm, r)?;
-    }
+    grow_list(vm, r)?;
     let l = vm.heap.list_mut(r);
     l.items.push(v);
     l.version = l.version.wrapping_add(1);
