@@ -37,10 +37,15 @@ pub enum Dynamic {
     /// `nil`; also what `()` and `None` become.
     #[default]
     Nil,
+    /// `true` or `false`.
     Bool(bool),
+    /// A 64-bit integer.
     Int(i64),
+    /// A double-precision float.
     Float(f64),
+    /// A string (Vela strings are UTF-8).
     String(String),
+    /// A list, in order.
     List(Vec<Dynamic>),
     /// A map, in insertion order. Keys are Int, String or Bool, as in Vela.
     Map(Map),
@@ -61,8 +66,11 @@ pub enum Dynamic {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MapKey {
+    /// An Int key: `{1: "one"}`.
     Int(i64),
+    /// A Bool key: `{true: "yes"}`.
     Bool(bool),
+    /// A String key: `{name: "Ann"}` or `{"name": "Ann"}`.
     String(String),
 }
 

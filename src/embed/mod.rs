@@ -19,6 +19,8 @@
 //!
 //! See docs/embedding.md for a tour.
 
+#![warn(missing_docs)]
+
 mod config;
 mod convert;
 mod dynamic;

@@ -28,7 +28,9 @@ impl From<&str> for Raise {
 /// One line of a traceback.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceFrame {
+    /// The function's name (`<script>` for the top level, empty in stripped bytecode).
     pub function: String,
+    /// The chunk (file) the function came from.
     pub chunk: String,
     /// 0 when the program carries no line table.
     pub line: u32,

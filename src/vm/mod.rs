@@ -612,6 +612,14 @@ impl Vm {
         self.frames.clear();
         self.handlers.clear();
         self.close_upvals(0);
+        // Nothing a run leaves in the registers may reach the next run: the verifier
+        // does not prove registers written before they are read, so hand-written
+        // bytecode could read a stale value (another script's data, or a handle to
+        // an object freed since). Also gives back a register file grown by deep
+        // recursion.
+        self.regs.truncate(256);
+        self.regs.shrink_to(256);
+        self.regs.fill(Value::Nil);
     }
 
     /// Closes every open captured variable at register `from` or above.
@@ -647,6 +655,10 @@ impl Vm {
                 self.heap.mark_ref(r);
             }
         }
+        // Registers above the live windows are dead, but a later frame's window
+        // may cover them and (in hand-written bytecode) read one before writing
+        // it: clear them, so that no register ever holds a handle to a freed object.
+        self.regs[top..].fill(Value::Nil);
         for v in self.globals.iter().flatten() {
             if let Some(r) = v.obj() {
                 self.heap.mark_ref(r);

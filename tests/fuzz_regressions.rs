@@ -1,0 +1,79 @@
+//! Replays the inputs the fuzzers found (fuzz/regressions/) the way the fuzz
+//! targets run them: none may panic, and each must finish within the limits.
+
+use std::time::{Duration, Instant};
+use vela::bytecode::format::{fnv1a64, header};
+
+/// The input with its payload length and checksum recomputed (as the bytecode
+/// fuzz targets try every input).
+fn reseal(data: &[u8]) -> Option<Vec<u8>> {
+    let h = header(data).ok()?;
+    let mut v = data.to_vec();
+    let len = u32::try_from(v.len() - h.len).ok()?;
+    v[h.len - 12..h.len - 8].copy_from_slice(&len.to_le_bytes());
+    let sum = fnv1a64(&[&v[..h.len - 8], &v[h.len..]]);
+    v[h.len - 8..h.len].copy_from_slice(&sum.to_le_bytes());
+    Some(v)
+}
+
+fn limited_vm() -> vela::Vm {
+    vela::Vm::builder()
+        .output(std::io::sink())
+        .max_instructions(100_000)
+        .max_memory(16 << 20)
+        .max_call_depth(10_000)
+        .build()
+}
+
+fn files(dir: &str, ext: Option<&str>) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && ext.is_none_or(|x| p.extension().is_some_and(|e| e == x)))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn bytecode_regressions() {
+    let inputs = files("fuzz/regressions/bytecode", None);
+    assert!(inputs.len() >= 3);
+    for path in inputs {
+        let data = std::fs::read(&path).unwrap();
+        let start = Instant::now();
+        for bytes in [Some(data.clone()), reseal(&data)].into_iter().flatten() {
+            let mut vm = limited_vm();
+            if let Ok(script) = vm.load(&bytes) {
+                let _ = vm.run(&script);
+                let _ = vm.run(&script);
+                vm.collect_garbage();
+                let _ = vm.run(&script);
+            }
+        }
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(20),
+            "{}: {took:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn source_regressions() {
+    for path in files("fuzz/regressions", Some("vela")) {
+        let source = std::fs::read_to_string(&path).unwrap();
+        let start = Instant::now();
+        let mut vm = limited_vm();
+        let _ = vm.eval(&source);
+        assert_eq!(vm.eval("1 + 1").unwrap(), vela::Dynamic::Int(2));
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(20),
+            "{}: {took:?}",
+            path.display()
+        );
+    }
+}
