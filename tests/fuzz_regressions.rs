@@ -2,19 +2,7 @@
 //! targets run them: none may panic, and each must finish within the limits.
 
 use std::time::{Duration, Instant};
-use vela::bytecode::format::{fnv1a64, header};
-
-/// The input with its payload length and checksum recomputed (as the bytecode
-/// fuzz targets try every input).
-fn reseal(data: &[u8]) -> Option<Vec<u8>> {
-    let h = header(data).ok()?;
-    let mut v = data.to_vec();
-    let len = u32::try_from(v.len() - h.len).ok()?;
-    v[h.len - 12..h.len - 8].copy_from_slice(&len.to_le_bytes());
-    let sum = fnv1a64(&[&v[..h.len - 8], &v[h.len..]]);
-    v[h.len - 8..h.len].copy_from_slice(&sum.to_le_bytes());
-    Some(v)
-}
+use vela::bytecode::format::reseal;
 
 fn limited_vm() -> vela::Vm {
     vela::Vm::builder()

@@ -10,17 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vela::bytecode::format::{fnv1a64, header};
-
-fn reseal(data: &[u8]) -> Option<Vec<u8>> {
-    let h = header(data).ok()?;
-    let mut v = data.to_vec();
-    let len = u32::try_from(v.len() - h.len).ok()?;
-    v[h.len - 12..h.len - 8].copy_from_slice(&len.to_le_bytes());
-    let sum = fnv1a64(&[&v[..h.len - 8], &v[h.len..]]);
-    v[h.len - 8..h.len].copy_from_slice(&sum.to_le_bytes());
-    Some(v)
-}
+use vela::bytecode::format::reseal;
 
 fn run(bytes: &[u8]) {
     let mut vm = vela::Vm::builder()

@@ -1171,6 +1171,18 @@ fn has_debug_info(p: &FnProto) -> bool {
     !p.name.is_empty() || !p.lines.is_empty() || p.protos.iter().any(has_debug_info)
 }
 
+/// `data` with its payload length and checksum recomputed (when its header reads),
+/// so that mutated payloads reach the decoder and the verifier (fuzzing, tests).
+pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
+    let h = header(data).ok()?;
+    let mut v = data.to_vec();
+    let len = u32::try_from(v.len() - h.len).ok()?;
+    v[h.len - 12..h.len - 8].copy_from_slice(&len.to_le_bytes());
+    let sum = fnv1a64(&[&v[..h.len - 8], &v[h.len..]]);
+    v[h.len - 8..h.len].copy_from_slice(&sum.to_le_bytes());
+    Some(v)
+}
+
 /// Decodes and verifies a `.velac` file: what a VM may safely run.
 pub fn load(bytes: &[u8]) -> Result<Program, LoadError> {
     let program = read(bytes)?;
