@@ -35,6 +35,7 @@ impl Vm {
                     let new_len = (need * 2).clamp(256, MAX_REGISTERS);
                     self.regs.resize(new_len, Value::Nil);
                 }
+                self.reg_top = self.reg_top.max(need);
                 self.frames.push(Frame {
                     closure: c,
                     proto: pid,
@@ -68,7 +69,17 @@ impl Vm {
         let Some(&frame) = self.frames.last() else {
             return Ok(Value::Nil);
         };
-        let mut proto: Rc<RtProto> = self.protos[frame.proto as usize].clone();
+        // The running function's prototype, as a reference not tied to `self`.
+        macro_rules! proto_of {
+            ($pid:expr) => {{
+                let rc: &Rc<RtProto> = &self.protos[$pid as usize];
+                // SAFETY: `self.protos` is only ever appended to while the VM lives
+                // (a prototype is never removed or replaced), and each prototype is
+                // behind an `Rc`, so its address stays valid for all of `run`.
+                unsafe { &*Rc::as_ptr(rc) }
+            }};
+        }
+        let mut proto: &RtProto = proto_of!(frame.proto);
         // The next instruction and the window's register 0, as pointers: the loop
         // carries as little state as possible so that it stays in machine
         // registers. Both are re-derived whenever the frame changes (and `regs`
@@ -189,7 +200,7 @@ impl Vm {
                         // callee sits in register 0), so register -1 of this window is
                         // the caller's callee register, inside the register file.
                         unsafe { *regs.sub(1) = v };
-                        proto = self.protos[fr.proto as usize].clone();
+                        proto = proto_of!(fr.proto);
                         ip = proto.code.as_ptr().wrapping_add(fr.pc);
                         regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
                     }
@@ -274,12 +285,249 @@ impl Vm {
             };
         }
 
+        // The fast path of an ordering test: `None` when the operands are not two
+        // Ints or two Floats (the full loop then says what to do).
+        macro_rules! fast_cmp {
+            ($b:expr, $c:expr, $cmp:tt) => {
+                match (rd!($b), rd!($c)) {
+                    (Value::Int(x), Value::Int(y)) => Some(x $cmp y),
+                    (Value::Float(x), Value::Float(y)) => Some(x $cmp y),
+                    _ => None,
+                }
+            };
+        }
+        macro_rules! fast_cmp_imm {
+            ($r:expr, $i:expr, $cmp:tt) => {
+                match rd!($r) {
+                    Value::Int(x) => Some(*x $cmp ($i as i64)),
+                    Value::Float(x) => Some(*x $cmp ($i as f64)),
+                    _ => None,
+                }
+            };
+        }
+        macro_rules! fast_arith {
+            ($a:expr, $b:expr, $c:expr, $int:ident, $float:tt, $instr:expr) => {
+                match (rd!($b), rd!($c)) {
+                    (Value::Int(x), Value::Int(y)) => match x.$int(*y) {
+                        Some(v) => reg!($a) = Value::Int(v),
+                        None => break $instr,
+                    },
+                    (Value::Float(x), Value::Float(y)) => reg!($a) = Value::Float(*x $float *y),
+                    _ => break $instr,
+                }
+            };
+        }
+        // A jump if the fast test says so; to the full loop when it cannot tell.
+        macro_rules! fast_branch {
+            ($test:expr, $off:expr, $instr:expr) => {
+                match $test {
+                    Some(true) => jump!($off),
+                    Some(false) => {}
+                    None => break $instr,
+                }
+            };
+        }
+        // Whether a backward jump of `cost` instructions may go ahead without
+        // stopping (the same test as `tick!`, without charging).
+        macro_rules! can_tick {
+            ($cost:expr) => {
+                self.fuel >= $cost as i64
+                    && !self.interrupt.load(std::sync::atomic::Ordering::Relaxed)
+            };
+        }
+
         loop {
-            // SAFETY: the verifier proved every jump target inside the code and that
-            // control cannot run past the last instruction, so `ip` points at an
-            // instruction of `proto.code`, which the `proto` Rc keeps alive.
-            let instr = unsafe { &*ip };
-            ip = ip.wrapping_add(1);
+            // The hot loop: the common cases of the commonest instructions, none of
+            // which calls a function, so that the loop's state (`ip`, `regs`) stays
+            // in machine registers. Anything else, including any case that would
+            // need a call (an error, a GC point, a type other than Int or Float),
+            // leaves it *before* changing anything, and the full `match` below
+            // runs that instruction from the start.
+            let instr: &Instr = loop {
+                // SAFETY: the verifier proved every jump target inside the code and
+                // that control cannot run past the last instruction, so `ip` points
+                // at an instruction of `proto.code`.
+                let instr = unsafe { &*ip };
+                ip = ip.wrapping_add(1);
+                match *instr {
+                    Instr::Move { a, b } => reg!(a) = load!(b),
+                    Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
+                    Instr::LoadK { a, k } => {
+                        // SAFETY: the verifier proved every constant index in range.
+                        reg!(a) = *unsafe { proto.consts.get_unchecked(k as usize) }
+                    }
+                    // SAFETY (both): as for GETGLOBAL and SETGLOBAL below.
+                    Instr::GetGlobal { a, g } => {
+                        match unsafe { self.globals.get_unchecked(g as usize) } {
+                            Some(v) => reg!(a) = v.copied(),
+                            None => break instr,
+                        }
+                    }
+                    Instr::SetGlobal { a, g } => {
+                        let v = load!(a);
+                        *unsafe { self.globals.get_unchecked_mut(g as usize) } = Some(v);
+                    }
+                    Instr::Add { a, b, c } => fast_arith!(a, b, c, checked_add, +, instr),
+                    Instr::Sub { a, b, c } => fast_arith!(a, b, c, checked_sub, -, instr),
+                    Instr::Mul { a, b, c } => fast_arith!(a, b, c, checked_mul, *, instr),
+                    Instr::AddI { a, b, i } => match rd!(b) {
+                        Value::Int(x) => match x.checked_add(i as i64) {
+                            Some(v) => reg!(a) = Value::Int(v),
+                            None => break instr,
+                        },
+                        Value::Float(x) => reg!(a) = Value::Float(x + i as f64),
+                        _ => break instr,
+                    },
+                    Instr::MulI { a, b, i } => match rd!(b) {
+                        Value::Int(x) => match x.checked_mul(i as i64) {
+                            Some(v) => reg!(a) = Value::Int(v),
+                            None => break instr,
+                        },
+                        _ => break instr,
+                    },
+                    Instr::ModI { a, b, i } => match rd!(b) {
+                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
+                            reg!(a) = Value::Int(x & (i as i64 - 1))
+                        }
+                        Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.rem_euclid(i as i64)),
+                        _ => break instr,
+                    },
+                    Instr::JmpLt { a, b, off } => fast_branch!(fast_cmp!(a, b, <), off, instr),
+                    Instr::JmpLe { a, b, off } => fast_branch!(fast_cmp!(a, b, <=), off, instr),
+                    Instr::JmpNotLt { a, b, off } => {
+                        fast_branch!(fast_cmp!(a, b, <).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotLe { a, b, off } => {
+                        fast_branch!(fast_cmp!(a, b, <=).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotGt { a, b, off } => {
+                        fast_branch!(fast_cmp!(a, b, >).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotGe { a, b, off } => {
+                        fast_branch!(fast_cmp!(a, b, >=).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotLtI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, <).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotLeI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, <=).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotGtI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, >).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotGeI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, >=).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpNotEqI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, ==).map(|t| !t), off, instr)
+                    }
+                    Instr::JmpEqI { a, i, off } => {
+                        fast_branch!(fast_cmp_imm!(a, i, ==), off, instr)
+                    }
+                    Instr::Jmp { off } => {
+                        if off < 0 {
+                            let cost = -(off as i64);
+                            if !can_tick!(cost) {
+                                break instr;
+                            }
+                            self.fuel -= cost;
+                        }
+                        jump!(off)
+                    }
+                    Instr::JmpIfFalse { a, off } => match rd!(a) {
+                        Value::Bool(b) => {
+                            if !*b {
+                                jump!(off)
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    Instr::JmpIfTrue { a, off } => match rd!(a) {
+                        Value::Bool(b) => {
+                            if *b {
+                                jump!(off)
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    Instr::ForLoop { a, inclusive, off } => {
+                        if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
+                            let more = if inclusive {
+                                i < end
+                            } else {
+                                i < end.saturating_sub(1)
+                            };
+                            if more {
+                                let cost = (off as i64).unsigned_abs() as i64;
+                                if !can_tick!(cost) {
+                                    break instr;
+                                }
+                                self.fuel -= cost;
+                                reg!(a) = Value::Int(i + 1);
+                                reg!(a + 2) = Value::Int(i + 1);
+                                jump!(off);
+                            }
+                        } else {
+                            break instr;
+                        }
+                    }
+                    Instr::GetUpval { a, u } => {
+                        let Some(f) = self.frames.last() else {
+                            break instr;
+                        };
+                        let r = self.heap.closure(f.closure).upvals[u as usize];
+                        reg!(a) = match self.heap.upval(r) {
+                            Upval::Open(i) => self.regs[i].copied(),
+                            Upval::Closed(v) => v,
+                        };
+                    }
+                    Instr::GetIndex { a, b, c } => match (rd!(b), rd!(c)) {
+                        (&Value::List(r), &Value::Int(i)) => {
+                            match self.heap.list(r).items.get(i as usize) {
+                                Some(v) if i >= 0 => reg!(a) = v.copied(),
+                                _ => break instr,
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    Instr::SetIndex { a, b, c } => match (rd!(a), rd!(b)) {
+                        (&Value::List(r), &Value::Int(i)) => {
+                            let v = load!(c);
+                            match self.heap.list_mut(r).items.get_mut(i as usize) {
+                                Some(slot) if i >= 0 => *slot = v,
+                                _ => break instr,
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    // Fields: only the remembered position with the very same
+                    // (interned) key; anything else takes the full path.
+                    Instr::GetField { a, b, k } => {
+                        let (&Value::Map(r), Some(key)) = (rd!(b), &proto.const_text[k as usize])
+                        else {
+                            break instr;
+                        };
+                        let hint = proto.field_hints[pc!() - 1].get();
+                        match self.heap.map(r).entries.get_index(hint as usize) {
+                            Some((Key::Str(s), v)) if Rc::ptr_eq(s, key) => reg!(a) = v.copied(),
+                            _ => break instr,
+                        }
+                    }
+                    Instr::SetField { a, k, c } => {
+                        let (&Value::Map(r), Some(key)) = (rd!(a), &proto.const_text[k as usize])
+                        else {
+                            break instr;
+                        };
+                        let hint = proto.field_hints[pc!() - 1].get();
+                        let v = load!(c);
+                        match self.heap.map_mut(r).entries.get_index_mut(hint as usize) {
+                            Some((Key::Str(s), slot)) if Rc::ptr_eq(s, key) => *slot = v,
+                            _ => break instr,
+                        }
+                    }
+                    _ => break instr,
+                }
+            };
             match *instr {
                 Instr::Move { a, b } => reg!(a) = load!(b),
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
@@ -294,7 +542,7 @@ impl Vm {
                 // slots are never removed, so `g < self.globals.len()`.
                 Instr::GetGlobal { a, g } => {
                     match unsafe { self.globals.get_unchecked(g as usize) } {
-                        &Some(v) => reg!(a) = v,
+                        Some(v) => reg!(a) = v.copied(),
                         None => throw!(format!(
                             "undefined variable '{}'",
                             self.global_names
@@ -595,16 +843,18 @@ impl Vm {
                         Value::Func(c) => match self.heap.get(c) {
                             Obj::Closure(cl) => {
                                 let callee = &self.protos[cl.proto as usize];
+                                let top = f + 1 + callee.window();
                                 (callee.arity == b
                                     && self.frames.len() < self.limits.max_call_depth
-                                    && f + 1 + callee.window() <= self.regs.len())
-                                .then_some((c, cl.proto))
+                                    && top <= self.regs.len())
+                                .then_some((c, cl.proto, top))
                             }
                             _ => None,
                         },
                         _ => None,
                     };
-                    if let Some((c, pid)) = fast {
+                    if let Some((c, pid, top)) = fast {
+                        self.reg_top = self.reg_top.max(top);
                         self.frames.push(Frame {
                             closure: c,
                             proto: pid,
@@ -612,7 +862,7 @@ impl Vm {
                             base: f + 1,
                             sp: 0,
                         });
-                        proto = self.protos[pid as usize].clone();
+                        proto = proto_of!(pid);
                         ip = proto.code.as_ptr();
                         regs = regs.wrapping_add(a as usize + 1);
                         continue;
@@ -620,7 +870,7 @@ impl Vm {
                     match self.enter(f, b as usize) {
                         Ok(None) => {
                             let fr = *self.frames.last().expect("enter pushed a frame");
-                            proto = self.protos[fr.proto as usize].clone();
+                            proto = proto_of!(fr.proto);
                             ip = proto.code.as_ptr();
                             regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
                         }
@@ -764,7 +1014,7 @@ impl Vm {
                         (Value::List(r), Value::Int(i)) => {
                             let items = &self.heap.list(r).items;
                             match items.get(i as usize) {
-                                Some(&v) if i >= 0 => v,
+                                Some(v) if i >= 0 => v.copied(),
                                 _ => throw!(format!(
                                     "index {i} out of range for length {}",
                                     items.len()
@@ -777,7 +1027,7 @@ impl Vm {
                     gc_point!();
                 }
                 Instr::SetIndex { a, b, c } => {
-                    let (obj, key, v) = (reg!(a), reg!(b), reg!(c));
+                    let (obj, key, v) = (reg!(a), reg!(b), load!(c));
                     match (obj, key) {
                         (Value::List(r), Value::Int(i)) => {
                             let items = &mut self.heap.list_mut(r).items;

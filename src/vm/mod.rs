@@ -137,6 +137,10 @@ pub(crate) struct Handler {
 
 pub struct Vm {
     pub(crate) regs: Vec<Value>,
+    /// One past the highest register any frame's window reached since the register
+    /// file was last cleared: only registers below it can hold a value (everything
+    /// above is Nil), so clearing after a run stops here.
+    pub(crate) reg_top: usize,
     pub(crate) frames: Vec<Frame>,
     pub(crate) handlers: Vec<Handler>,
     pub(crate) globals: Vec<Option<Value>>,
@@ -223,6 +227,7 @@ impl Vm {
             // Grown by the first call (to 256 registers at least): a VM that has
             // not run anything yet holds none.
             regs: Vec::new(),
+            reg_top: 0,
             frames: Vec::new(),
             handlers: Vec::new(),
             globals: Vec::new(),
@@ -505,6 +510,7 @@ impl Vm {
         }
         self.regs[0] = f;
         self.regs[1..=args.len()].copy_from_slice(args);
+        self.reg_top = self.reg_top.max(args.len() + 1);
         let watchdog = self
             .limits
             .timeout
@@ -617,9 +623,11 @@ impl Vm {
         // bytecode could read a stale value (another script's data, or a handle to
         // an object freed since). Also gives back a register file grown by deep
         // recursion.
+        let used = self.reg_top.min(self.regs.len());
+        self.regs[..used].fill(Value::Nil);
+        self.reg_top = 0;
         self.regs.truncate(256);
         self.regs.shrink_to(256);
-        self.regs.fill(Value::Nil);
     }
 
     /// Closes every open captured variable at register `from` or above.
@@ -658,7 +666,9 @@ impl Vm {
         // Registers above the live windows are dead, but a later frame's window
         // may cover them and (in hand-written bytecode) read one before writing
         // it: clear them, so that no register ever holds a handle to a freed object.
-        self.regs[top..].fill(Value::Nil);
+        let used = self.reg_top.clamp(top, self.regs.len());
+        self.regs[top..used].fill(Value::Nil);
+        self.reg_top = top;
         for v in self.globals.iter().flatten() {
             if let Some(r) = v.obj() {
                 self.heap.mark_ref(r);
