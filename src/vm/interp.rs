@@ -7,7 +7,7 @@
 use super::object::{Closure, Key, Obj, Upval};
 use super::ops;
 use super::value::Value;
-use super::{builtins, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
+use super::{builtins, fastdiv, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
 use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
 
@@ -358,14 +358,21 @@ impl Vm {
                     }
                     // SAFETY (both): as for GETGLOBAL and SETGLOBAL below.
                     Instr::GetGlobal { a, g } => {
+                        // Each arm stores its own result (see `arith!`).
                         match unsafe { self.globals.get_unchecked(g as usize) } {
-                            Some(v) => reg!(a) = v.copied(),
+                            Some(Value::Int(i)) => reg!(a) = Value::Int(*i),
+                            Some(Value::Float(f)) => reg!(a) = Value::Float(*f),
+                            Some(v) => reg!(a) = *v,
                             None => break instr,
                         }
                     }
                     Instr::SetGlobal { a, g } => {
-                        let v = load!(a);
-                        *unsafe { self.globals.get_unchecked_mut(g as usize) } = Some(v);
+                        let slot = unsafe { self.globals.get_unchecked_mut(g as usize) };
+                        match rd!(a) {
+                            Value::Int(i) => *slot = Some(Value::Int(*i)),
+                            Value::Float(f) => *slot = Some(Value::Float(*f)),
+                            v => *slot = Some(*v),
+                        }
                     }
                     Instr::Add { a, b, c } => fast_arith!(a, b, c, checked_add, +, instr),
                     Instr::Sub { a, b, c } => fast_arith!(a, b, c, checked_sub, -, instr),
@@ -389,7 +396,32 @@ impl Vm {
                         Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
                             reg!(a) = Value::Int(x & (i as i64 - 1))
                         }
+                        // A dividend in 0..2^32 (where floored and truncated modulo
+                        // agree) by the reciprocal computed at load.
+                        &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
+                            match proto.divisors.get(pc!() - 1) {
+                                Some(&m) => {
+                                    let r = fastdiv::rem(x as u32, m, i as u32);
+                                    reg!(a) = Value::Int(r as i64)
+                                }
+                                None => reg!(a) = Value::Int(x % i as i64),
+                            }
+                        }
                         Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.rem_euclid(i as i64)),
+                        _ => break instr,
+                    },
+                    Instr::IDivI { a, b, i } => match rd!(b) {
+                        // Floored division by 2^k is an arithmetic shift.
+                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
+                            reg!(a) = Value::Int(x >> i.trailing_zeros())
+                        }
+                        &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
+                            match proto.divisors.get(pc!() - 1) {
+                                Some(&m) => reg!(a) = Value::Int(fastdiv::quot(x as u32, m) as i64),
+                                None => reg!(a) = Value::Int(x / i as i64),
+                            }
+                        }
+                        Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.div_euclid(i as i64)),
                         _ => break instr,
                     },
                     Instr::JmpLt { a, b, off } => fast_branch!(fast_cmp!(a, b, <), off, instr),

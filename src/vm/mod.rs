@@ -4,6 +4,7 @@
 
 pub mod builtins;
 mod error;
+mod fastdiv;
 pub mod format;
 pub mod heap;
 mod interp;
@@ -96,6 +97,9 @@ pub struct RtProto {
     pub const_text: Vec<Option<Rc<str>>>,
     /// Per instruction, where GETFIELD/SETFIELD last found its key in a map.
     pub field_hints: Vec<std::cell::Cell<u32>>,
+    /// Per instruction, the reciprocal of a MODI/IDIVI divisor that is positive and
+    /// not a power of two (see `fastdiv`); empty when the function has none.
+    pub divisors: Vec<u64>,
     pub children: Vec<u32>,
     pub captures: Vec<Capture>,
     pub lines: Vec<u32>,
@@ -431,7 +435,7 @@ impl Vm {
             .iter()
             .map(|c| self.load_proto(c, map, chunk))
             .collect();
-        let code = p
+        let code: Vec<Instr> = p
             .code
             .iter()
             .map(|ins| match *ins {
@@ -464,6 +468,19 @@ impl Vm {
             })
             .collect();
         let field_hints = vec![std::cell::Cell::new(0); p.code.len()];
+        let divisor = |ins: &Instr| match *ins {
+            Instr::ModI { i, .. } | Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => {
+                Some(i as u32)
+            }
+            _ => None,
+        };
+        let divisors = if code.iter().any(|ins| divisor(ins).is_some()) {
+            code.iter()
+                .map(|ins| divisor(ins).map_or(0, fastdiv::reciprocal))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.protos.push(Rc::new(RtProto {
             name: p.name.clone(),
             chunk: chunk.clone(),
@@ -474,6 +491,7 @@ impl Vm {
             consts,
             const_text,
             field_hints,
+            divisors,
             children,
             captures: p.captures.clone(),
             lines: p.lines.clone(),
