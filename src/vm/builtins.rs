@@ -27,6 +27,11 @@ const fn b(name: &'static str, min: u8, max: Option<u8>, func: NativeFn) -> Buil
 }
 
 /// The built-ins, in global-slot order.
+/// Indices in [`BUILTINS`] of the built-ins the interpreter runs inline.
+pub const LEN: u32 = 5;
+pub const PUSH: u32 = 6;
+pub const POP: u32 = 7;
+
 pub static BUILTINS: &[Builtin] = &[
     b("print", 0, None, print),
     b("str", 1, Some(1), str_),
@@ -682,4 +687,16 @@ fn exit(vm: &mut Vm, start: usize, n: usize) -> Result<Value, Raise> {
     }
     let _ = vm.out.flush();
     Err(Raise::Exit(code as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_builtin_indices_name_the_right_functions() {
+        assert_eq!(BUILTINS[LEN as usize].name, "len");
+        assert_eq!(BUILTINS[PUSH as usize].name, "push");
+        assert_eq!(BUILTINS[POP as usize].name, "pop");
+    }
 }

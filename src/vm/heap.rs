@@ -84,6 +84,13 @@ impl Heap {
         self.bytes
     }
 
+    /// Whether growing by `n` bytes would leave no collection due at the next safe
+    /// point (always false in stress mode, which collects after every allocation).
+    #[inline]
+    pub fn can_grow_quietly(&self, n: usize) -> bool {
+        !self.stress && self.bytes + n <= self.threshold
+    }
+
     /// Whether a collection is due at this safe point.
     #[inline]
     pub fn should_collect(&self) -> bool {

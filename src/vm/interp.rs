@@ -513,6 +513,137 @@ impl Vm {
                             Upval::Closed(v) => v,
                         };
                     }
+                    Instr::SetUpval { a, u } => {
+                        let Some(f) = self.frames.last() else {
+                            break instr;
+                        };
+                        let r = self.heap.closure(f.closure).upvals[u as usize];
+                        let v = load!(a);
+                        match self.heap.upval(r) {
+                            Upval::Open(i) => self.regs[i] = v,
+                            Upval::Closed(_) => self.heap.set_upval(r, Upval::Closed(v)),
+                        }
+                    }
+                    Instr::LoadNil { a } => reg!(a) = Value::Nil,
+                    Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
+                    Instr::Not { a, b } => match rd!(b) {
+                        &Value::Bool(x) => reg!(a) = Value::Bool(!x),
+                        _ => break instr,
+                    },
+                    Instr::Lt { a, b, c } => match fast_cmp!(b, c, <) {
+                        Some(t) => reg!(a) = Value::Bool(t),
+                        None => break instr,
+                    },
+                    Instr::Le { a, b, c } => match fast_cmp!(b, c, <=) {
+                        Some(t) => reg!(a) = Value::Bool(t),
+                        None => break instr,
+                    },
+                    Instr::Gt { a, b, c } => match fast_cmp!(b, c, >) {
+                        Some(t) => reg!(a) = Value::Bool(t),
+                        None => break instr,
+                    },
+                    Instr::Ge { a, b, c } => match fast_cmp!(b, c, >=) {
+                        Some(t) => reg!(a) = Value::Bool(t),
+                        None => break instr,
+                    },
+                    Instr::Eq { a, b, c } => match (rd!(b), rd!(c)) {
+                        (Value::Int(x), Value::Int(y)) => reg!(a) = Value::Bool(x == y),
+                        _ => break instr,
+                    },
+                    Instr::Ne { a, b, c } => match (rd!(b), rd!(c)) {
+                        (Value::Int(x), Value::Int(y)) => reg!(a) = Value::Bool(x != y),
+                        _ => break instr,
+                    },
+                    Instr::JmpEq { a, b, off } => match (rd!(a), rd!(b)) {
+                        (Value::Int(x), Value::Int(y)) => {
+                            if x == y {
+                                jump!(off)
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    Instr::JmpNotEq { a, b, off } => match (rd!(a), rd!(b)) {
+                        (Value::Int(x), Value::Int(y)) => {
+                            if x != y {
+                                jump!(off)
+                            }
+                        }
+                        _ => break instr,
+                    },
+                    Instr::Neg { a, b } => match rd!(b) {
+                        Value::Int(x) if *x != i64::MIN => reg!(a) = Value::Int(-x),
+                        Value::Float(x) => reg!(a) = Value::Float(-x),
+                        _ => break instr,
+                    },
+                    // The next item of a list (an iteration over anything else, or
+                    // a list changed since it began, takes the full path).
+                    Instr::IterNext { a, off } => {
+                        let (&Value::List(r), &Value::Int(pos), &Value::Int(version)) =
+                            (rd!(a), rd!(a + 1), rd!(a + 2))
+                        else {
+                            break instr;
+                        };
+                        let l = self.heap.list(r);
+                        if l.version as i64 != version {
+                            break instr;
+                        }
+                        match l.items.get(pos as usize) {
+                            Some(v) => {
+                                reg!(a + 3) = v.copied();
+                                reg!(a + 1) = Value::Int(pos + 1);
+                            }
+                            None => jump!(off),
+                        }
+                    }
+                    // The list built-ins on the hot list, inline, in their common
+                    // cases: push with room left (no reallocation, no collection
+                    // due after it), pop from a non-empty list, len of a list or map.
+                    Instr::Call { a, b } => match *rd!(a) {
+                        Value::Native(builtins::PUSH) if b == 2 => {
+                            let &Value::List(r) = rd!(a + 1) else {
+                                break instr;
+                            };
+                            if !self.heap.can_grow_quietly(16) {
+                                break instr;
+                            }
+                            let max = self.limits.max_collection_len;
+                            let v = load!(a + 2);
+                            let l = self.heap.list_mut(r);
+                            let len = l.items.len();
+                            if len >= l.items.capacity() || len >= max {
+                                break instr;
+                            }
+                            // SAFETY: `len < capacity` was just checked, so slot `len`
+                            // is allocated; it is written before the length covers it.
+                            unsafe {
+                                l.items.as_mut_ptr().add(len).write(v);
+                                l.items.set_len(len + 1);
+                            }
+                            l.version = l.version.wrapping_add(1);
+                            self.heap.grew(16);
+                            reg!(a) = Value::Nil;
+                        }
+                        Value::Native(builtins::POP) if b == 1 => {
+                            let &Value::List(r) = rd!(a + 1) else {
+                                break instr;
+                            };
+                            let l = self.heap.list_mut(r);
+                            let Some(v) = l.items.pop() else { break instr };
+                            l.version = l.version.wrapping_add(1);
+                            reg!(a) = v;
+                        }
+                        Value::Native(builtins::LEN) if b == 1 => match *rd!(a + 1) {
+                            Value::List(r) => {
+                                reg!(a) = Value::Int(self.heap.list(r).items.len() as i64)
+                            }
+                            Value::Map(r) => {
+                                reg!(a) = Value::Int(self.heap.map(r).entries.len() as i64)
+                            }
+                            Value::Str(r) => reg!(a) = Value::Int(self.heap.str(r).chars as i64),
+                            _ => break instr,
+                        },
+                        _ => break instr,
+                    },
                     Instr::GetIndex { a, b, c } => match (rd!(b), rd!(c)) {
                         (&Value::List(r), &Value::Int(i)) => {
                             match self.heap.list(r).items.get(i as usize) {
