@@ -177,6 +177,15 @@ impl Heap {
         }
     }
 
+    /// A captured variable, by reference (no copy of the closed-over value).
+    #[inline]
+    pub fn upval_ref(&self, r: ObjRef) -> &Upval {
+        match self.get(r) {
+            Obj::Upval(u) => u,
+            _ => unreachable_obj(),
+        }
+    }
+
     #[inline]
     pub fn upval(&self, r: ObjRef) -> Upval {
         match self.get(r) {

@@ -231,6 +231,25 @@ impl Vm {
                 unsafe { &*regs.add($r as usize) }
             };
         }
+        // Copies the value `$v` (a reference) into register `$a`, each kind of number
+        // by its own store of tag and payload: a copy through a Value in between is
+        // done as a generic 16-byte move, whose wide load cannot be forwarded from
+        // the separate stores arithmetic leaves behind (see `load!`).
+        macro_rules! put {
+            ($a:expr, $v:expr) => {
+                copy_into!(reg!($a), $v)
+            };
+        }
+        // The same into any place.
+        macro_rules! copy_into {
+            ($place:expr, $v:expr) => {
+                match $v {
+                    Value::Int(i) => $place = Value::Int(*i),
+                    Value::Float(f) => $place = Value::Float(*f),
+                    v => $place = *v,
+                }
+            };
+        }
         // Each arm stores its own result: a Value assembled from several arms would
         // be written as one generic 16-byte copy (padding included), which a later
         // narrower load cannot forward from.
@@ -350,7 +369,7 @@ impl Vm {
                 let instr = unsafe { &*ip };
                 ip = ip.wrapping_add(1);
                 match *instr {
-                    Instr::Move { a, b } => reg!(a) = load!(b),
+                    Instr::Move { a, b } => put!(a, rd!(b)),
                     Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
                     Instr::LoadK { a, k } => {
                         // SAFETY: the verifier proved every constant index in range.
@@ -508,10 +527,10 @@ impl Vm {
                             break instr;
                         };
                         let r = self.heap.closure(f.closure).upvals[u as usize];
-                        reg!(a) = match self.heap.upval(r) {
-                            Upval::Open(i) => self.regs[i].copied(),
-                            Upval::Closed(v) => v,
-                        };
+                        match self.heap.upval_ref(r) {
+                            &Upval::Open(i) => put!(a, &self.regs[i]),
+                            Upval::Closed(v) => put!(a, v),
+                        }
                     }
                     Instr::SetUpval { a, u } => {
                         let Some(f) = self.frames.last() else {
@@ -589,7 +608,7 @@ impl Vm {
                         }
                         match l.items.get(pos as usize) {
                             Some(v) => {
-                                reg!(a + 3) = v.copied();
+                                put!(a + 3, v);
                                 reg!(a + 1) = Value::Int(pos + 1);
                             }
                             None => jump!(off),
@@ -647,7 +666,7 @@ impl Vm {
                     Instr::GetIndex { a, b, c } => match (rd!(b), rd!(c)) {
                         (&Value::List(r), &Value::Int(i)) => {
                             match self.heap.list(r).items.get(i as usize) {
-                                Some(v) if i >= 0 => reg!(a) = v.copied(),
+                                Some(v) if i >= 0 => put!(a, v),
                                 _ => break instr,
                             }
                         }
@@ -655,9 +674,9 @@ impl Vm {
                     },
                     Instr::SetIndex { a, b, c } => match (rd!(a), rd!(b)) {
                         (&Value::List(r), &Value::Int(i)) => {
-                            let v = load!(c);
+                            let v = rd!(c);
                             match self.heap.list_mut(r).items.get_mut(i as usize) {
-                                Some(slot) if i >= 0 => *slot = v,
+                                Some(slot) if i >= 0 => copy_into!(*slot, v),
                                 _ => break instr,
                             }
                         }
@@ -672,7 +691,7 @@ impl Vm {
                         };
                         let hint = proto.field_hints[pc!() - 1].get();
                         match self.heap.map(r).entries.get_index(hint as usize) {
-                            Some((Key::Str(s), v)) if Rc::ptr_eq(s, key) => reg!(a) = v.copied(),
+                            Some((Key::Str(s), v)) if Rc::ptr_eq(s, key) => put!(a, v),
                             _ => break instr,
                         }
                     }
@@ -682,9 +701,9 @@ impl Vm {
                             break instr;
                         };
                         let hint = proto.field_hints[pc!() - 1].get();
-                        let v = load!(c);
+                        let v = rd!(c);
                         match self.heap.map_mut(r).entries.get_index_mut(hint as usize) {
-                            Some((Key::Str(s), slot)) if Rc::ptr_eq(s, key) => *slot = v,
+                            Some((Key::Str(s), slot)) if Rc::ptr_eq(s, key) => copy_into!(*slot, v),
                             _ => break instr,
                         }
                     }
