@@ -707,7 +707,45 @@ impl Vm {
                             _ => break instr,
                         }
                     }
-                    _ => break instr,
+                    // The virtual stack: slot `sp` is register num_regs + sp.
+                    Instr::Push { a } => {
+                        let Some(f) = self.frames.last_mut() else {
+                            break instr;
+                        };
+                        let sp = f.sp;
+                        debug_assert!(sp < proto.max_stack as usize, "verified stack depth");
+                        f.sp += 1;
+                        put!(proto.num_regs as usize + sp, rd!(a));
+                    }
+                    Instr::Pop { a } => {
+                        // The verifier proved the depth is never negative here.
+                        let Some(f) = self.frames.last_mut() else {
+                            break instr;
+                        };
+                        f.sp -= 1;
+                        let sp = f.sp;
+                        put!(a, rd!(proto.num_regs as usize + sp));
+                    }
+                    // Every other opcode, by name: an exhaustive match lets the
+                    // dispatch jump through the table without a range check.
+                    Instr::Close { .. }
+                    | Instr::Closure { .. }
+                    | Instr::Div { .. }
+                    | Instr::IDiv { .. }
+                    | Instr::Mod { .. }
+                    | Instr::CheckBool { .. }
+                    | Instr::CheckType { .. }
+                    | Instr::Return { .. }
+                    | Instr::Return0
+                    | Instr::ForPrep { .. }
+                    | Instr::IterPrep { .. }
+                    | Instr::NewList { .. }
+                    | Instr::AppendList { .. }
+                    | Instr::NewMap { .. }
+                    | Instr::ToStr { .. }
+                    | Instr::Concat { .. }
+                    | Instr::TryBegin { .. }
+                    | Instr::TryEnd => break instr,
                 }
             };
             match *instr {
