@@ -10,6 +10,7 @@ use super::value::Value;
 use super::{builtins, fastdiv, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
 use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
+use std::sync::Arc;
 
 impl Vm {
     /// Calls the value in absolute register `f` with the `nargs` registers after it
@@ -346,12 +347,16 @@ impl Vm {
                 }
             };
         }
+        // The interrupt flag, without going through the Arc on every check.
+        let interrupt: *const std::sync::atomic::AtomicBool = Arc::as_ptr(&self.interrupt);
         // Whether a backward jump of `cost` instructions may go ahead without
         // stopping (the same test as `tick!`, without charging).
         macro_rules! can_tick {
             ($cost:expr) => {
                 self.fuel >= $cost as i64
-                    && !self.interrupt.load(std::sync::atomic::Ordering::Relaxed)
+                    // SAFETY: `interrupt` points into the Arc that `self.interrupt`
+                    // holds for as long as the VM lives (it is never replaced).
+                    && !unsafe { &*interrupt }.load(std::sync::atomic::Ordering::Relaxed)
             };
         }
 
@@ -503,18 +508,19 @@ impl Vm {
                     },
                     Instr::ForLoop { a, inclusive, off } => {
                         if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
-                            let more = if inclusive {
-                                i < end
-                            } else {
-                                i < end.saturating_sub(1)
-                            };
-                            if more {
+                            // Another round if `i + 1 <= end` (inclusive) or
+                            // `i + 1 < end`; `i < end` first, so `i + 1` cannot
+                            // overflow.
+                            if i < end && (inclusive || i + 1 != end) {
                                 let cost = (off as i64).unsigned_abs() as i64;
                                 if !can_tick!(cost) {
                                     break instr;
                                 }
                                 self.fuel -= cost;
-                                reg!(a) = Value::Int(i + 1);
+                                // The counter is an Int already: only its payload.
+                                if let Value::Int(n) = &mut reg!(a) {
+                                    *n = i + 1;
+                                }
                                 reg!(a + 2) = Value::Int(i + 1);
                                 jump!(off);
                             }
