@@ -6,7 +6,7 @@
 
 use super::object::{Closure, Key, Obj, Upval};
 use super::ops;
-use super::value::Value;
+use super::value::{ObjRef, Value};
 use super::{builtins, fastdiv, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
 use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
@@ -87,6 +87,16 @@ impl Vm {
         // whenever the register file may have been reallocated: only calls do).
         let mut ip: *const Instr = proto.code.as_ptr().wrapping_add(frame.pc);
         let mut regs: *mut Value = self.regs.as_mut_ptr().wrapping_add(frame.base);
+        // The running closure's captured variables (re-derived with the frame). The
+        // boxed slice never changes once the closure is made and does not move when
+        // the heap's object table grows; the closure is kept alive by its frame,
+        // which the collector treats as a root.
+        macro_rules! upvals_of {
+            ($c:expr) => {
+                self.heap.closure($c).upvals.as_ptr()
+            };
+        }
+        let mut upvals: *const ObjRef = upvals_of!(frame.closure);
 
         // The running frame (its closure and virtual stack depth live there).
         macro_rules! frame {
@@ -204,6 +214,7 @@ impl Vm {
                         proto = proto_of!(fr.proto);
                         ip = proto.code.as_ptr().wrapping_add(fr.pc);
                         regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
+                        upvals = upvals_of!(fr.closure);
                     }
                     None => {
                         self.regs[0] = v;
@@ -529,20 +540,17 @@ impl Vm {
                         }
                     }
                     Instr::GetUpval { a, u } => {
-                        let Some(f) = self.frames.last() else {
-                            break instr;
-                        };
-                        let r = self.heap.closure(f.closure).upvals[u as usize];
+                        // SAFETY: the verifier proved `u` below the function's capture
+                        // count, and its closures are made with one upvalue per capture.
+                        let r = unsafe { *upvals.add(u as usize) };
                         match self.heap.upval_ref(r) {
                             &Upval::Open(i) => put!(a, &self.regs[i]),
                             Upval::Closed(v) => put!(a, v),
                         }
                     }
                     Instr::SetUpval { a, u } => {
-                        let Some(f) = self.frames.last() else {
-                            break instr;
-                        };
-                        let r = self.heap.closure(f.closure).upvals[u as usize];
+                        // SAFETY: as for GETUPVAL.
+                        let r = unsafe { *upvals.add(u as usize) };
                         let v = load!(a);
                         match self.heap.upval(r) {
                             Upval::Open(i) => self.regs[i] = v,
@@ -1091,6 +1099,7 @@ impl Vm {
                         proto = proto_of!(pid);
                         ip = proto.code.as_ptr();
                         regs = regs.wrapping_add(a as usize + 1);
+                        upvals = upvals_of!(c);
                         continue;
                     }
                     match self.enter(f, b as usize) {
@@ -1099,6 +1108,7 @@ impl Vm {
                             proto = proto_of!(fr.proto);
                             ip = proto.code.as_ptr();
                             regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
+                            upvals = upvals_of!(fr.closure);
                         }
                         Ok(Some(_)) => {
                             // A native ran; it wrote its result through `self.regs`.
