@@ -134,12 +134,17 @@ impl Vm {
                 return Err(Raise::from($e));
             }};
         }
+        // The interrupt flag, without going through the Arc on every check.
+        let interrupt: *const std::sync::atomic::AtomicBool = Arc::as_ptr(&self.interrupt);
         // Charged where a program can loop forever (backward jumps and calls): the
         // instruction budget (fuel) and the interrupt flag.
         macro_rules! tick {
             ($cost:expr) => {
                 self.fuel -= $cost as i64;
-                if self.fuel < 0 || self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: as in `can_tick!`.
+                if self.fuel < 0
+                    || unsafe { &*interrupt }.load(std::sync::atomic::Ordering::Relaxed)
+                {
                     save!();
                     return Err(self.budget_stop());
                 }
@@ -358,8 +363,6 @@ impl Vm {
                 }
             };
         }
-        // The interrupt flag, without going through the Arc on every check.
-        let interrupt: *const std::sync::atomic::AtomicBool = Arc::as_ptr(&self.interrupt);
         // Whether a backward jump of `cost` instructions may go ahead without
         // stopping (the same test as `tick!`, without charging).
         macro_rules! can_tick {
@@ -1076,18 +1079,18 @@ impl Vm {
                     let fast = match *rd!(a) {
                         Value::Func(c) => match self.heap.get(c) {
                             Obj::Closure(cl) => {
-                                let callee = &self.protos[cl.proto as usize];
+                                let callee = proto_of!(cl.proto);
                                 let top = f + 1 + callee.window();
                                 (callee.arity == b
                                     && self.frames.len() < self.limits.max_call_depth
                                     && top <= self.regs.len())
-                                .then_some((c, cl.proto, top))
+                                .then_some((c, cl.proto, top, callee, cl.upvals.as_ptr()))
                             }
                             _ => None,
                         },
                         _ => None,
                     };
-                    if let Some((c, pid, top)) = fast {
+                    if let Some((c, pid, top, callee, callee_upvals)) = fast {
                         self.reg_top = self.reg_top.max(top);
                         self.frames.push(Frame {
                             closure: c,
@@ -1096,10 +1099,10 @@ impl Vm {
                             base: f + 1,
                             sp: 0,
                         });
-                        proto = proto_of!(pid);
+                        proto = callee;
                         ip = proto.code.as_ptr();
                         regs = regs.wrapping_add(a as usize + 1);
-                        upvals = upvals_of!(c);
+                        upvals = callee_upvals;
                         continue;
                     }
                     match self.enter(f, b as usize) {
