@@ -130,9 +130,12 @@ fn str_(vm: &mut Vm, start: usize, _: usize) -> Result<Value, Raise> {
     if let Value::Str(_) = v {
         return Ok(v);
     }
-    let mut s = String::new();
-    vm.write_display_checked(v, &mut s)?;
-    Ok(vm.heap.alloc_str(s))
+    let mut s = std::mem::take(&mut vm.scratch);
+    s.clear();
+    let checked = vm.write_display_checked(v, &mut s);
+    let v = checked.map(|()| vm.heap.alloc_str(s.as_str()));
+    vm.return_scratch(s);
+    v
 }
 
 /// Parses an Int the way `int()` accepts it: optional sign, digits, `_` between digits.

@@ -118,9 +118,7 @@ fn write_scalar(
     match v {
         Value::Nil => out.push_str("nil"),
         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => push_int(i, out),
         Value::Float(x) => format_float(x, out),
         Value::Str(r) => {
             let s = &heap.str(r).text;
@@ -136,5 +134,55 @@ fn write_scalar(
         // Containers are written by `write_value`.
         Value::List(_) => out.push_str("[...]"),
         Value::Map(_) => out.push_str("{...}"),
+    }
+}
+
+/// Appends the decimal form of `i`: digits into a stack buffer from the right,
+/// without the formatting machinery (`str()` of numbers and interpolation are hot).
+pub fn push_int(i: i64, out: &mut String) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reserve(buf.len() + 1 - at);
+    if i < 0 {
+        out.push('-');
+    }
+    for &digit in &buf[at..] {
+        out.push(digit as char);
+    }
+}
+
+#[cfg(test)]
+mod int_tests {
+    use super::push_int;
+
+    #[test]
+    fn ints_read_as_rust_writes_them() {
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            12345,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut s = String::new();
+            push_int(i, &mut s);
+            assert_eq!(s, i.to_string());
+        }
     }
 }

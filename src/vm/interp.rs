@@ -1318,26 +1318,31 @@ impl Vm {
                 Instr::ToStr { a, b } => {
                     let v = reg!(b);
                     if !matches!(v, Value::Str(_)) {
-                        let s = self.display(v);
-                        reg!(a) = self.heap.alloc_str(s);
+                        let mut s = std::mem::take(&mut self.scratch);
+                        s.clear();
+                        self.write_display(v, &mut s);
+                        reg!(a) = self.heap.alloc_str(s.as_str());
+                        self.return_scratch(s);
                         gc_point!();
                     } else {
                         reg!(a) = v;
                     }
                 }
                 Instr::Concat { a, b, c } => {
-                    let mut s = String::new();
+                    let mut s = std::mem::take(&mut self.scratch);
+                    s.clear();
                     for i in 0..c as usize {
                         match reg!(b as usize + i) {
                             Value::Str(r) => s.push_str(&self.heap.str(r).text),
-                            other => {
-                                let t = self.display(other);
-                                s.push_str(&t);
-                            }
+                            other => self.write_display(other, &mut s),
                         }
                     }
-                    try_op!(self.check_string(s.len()));
-                    reg!(a) = self.heap.alloc_str(s);
+                    let checked = self.check_string(s.len());
+                    if checked.is_ok() {
+                        reg!(a) = self.heap.alloc_str(s.as_str());
+                    }
+                    self.return_scratch(s);
+                    try_op!(checked);
                     gc_point!();
                 }
 

@@ -141,6 +141,9 @@ pub(crate) struct Handler {
 
 pub struct Vm {
     pub(crate) regs: Vec<Value>,
+    /// A reusable buffer for building new strings (taken and given back around
+    /// each use), so that a new string costs one allocation, its own.
+    pub(crate) scratch: String,
     /// One past the highest register any frame's window reached since the register
     /// file was last cleared: only registers below it can hold a value (everything
     /// above is Nil), so clearing after a run stops here.
@@ -231,6 +234,7 @@ impl Vm {
             // Grown by the first call (to 256 registers at least): a VM that has
             // not run anything yet holds none.
             regs: Vec::new(),
+            scratch: String::new(),
             reg_top: 0,
             frames: Vec::new(),
             handlers: Vec::new(),
@@ -764,6 +768,14 @@ impl Vm {
     /// [`write_display`](Vm::write_display), failing with the limit error (`string
     /// length limit exceeded`, `memory limit exceeded`, `out of memory`) when the
     /// text would be longer than a string may be.
+    /// Gives back the scratch buffer taken for building a string; one grown past
+    /// 64 KiB is dropped rather than kept for the VM's life.
+    pub(crate) fn return_scratch(&mut self, s: String) {
+        if s.capacity() <= 64 << 10 {
+            self.scratch = s;
+        }
+    }
+
     pub(crate) fn write_display_checked(&self, v: Value, out: &mut String) -> Result<(), Raise> {
         self.write_display(v, out);
         if self.interrupt.load(Ordering::Relaxed) {

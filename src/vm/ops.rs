@@ -105,12 +105,17 @@ pub fn arith(vm: &mut Vm, op: Arith, x: Value, y: Value) -> Result<Value, Raise>
             let len = vm.heap.str(a).text.len() + vm.heap.str(b).text.len();
             vm.check_string(len)?;
             let (sa, sb) = (&vm.heap.str(a).text, &vm.heap.str(b).text);
-            let mut s = String::new();
-            s.try_reserve_exact(len)
+            // Built in the VM's scratch buffer, so that the only allocation is the
+            // string's own.
+            let mut s = std::mem::take(&mut vm.scratch);
+            s.clear();
+            s.try_reserve(len)
                 .map_err(|_| Raise::Fatal("out of memory".to_string()))?;
             s.push_str(sa);
             s.push_str(sb);
-            return Ok(vm.heap.alloc_str(s));
+            let v = vm.heap.alloc_str(s.as_str());
+            vm.return_scratch(s);
+            return Ok(v);
         }
         (Value::List(a), Value::List(b)) if op == Arith::Add => {
             let len = vm.heap.list(a).items.len() + vm.heap.list(b).items.len();
