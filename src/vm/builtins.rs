@@ -26,12 +26,12 @@ const fn b(name: &'static str, min: u8, max: Option<u8>, func: NativeFn) -> Buil
     }
 }
 
-/// The built-ins, in global-slot order.
 /// Indices in [`BUILTINS`] of the built-ins the interpreter runs inline.
 pub const LEN: u32 = 5;
 pub const PUSH: u32 = 6;
 pub const POP: u32 = 7;
 
+/// The built-ins, in global-slot order.
 pub static BUILTINS: &[Builtin] = &[
     b("print", 0, None, print),
     b("str", 1, Some(1), str_),

@@ -765,9 +765,6 @@ impl Vm {
         format::write_value(&self.heap, v, out, &name, limit, &self.interrupt);
     }
 
-    /// [`write_display`](Vm::write_display), failing with the limit error (`string
-    /// length limit exceeded`, `memory limit exceeded`, `out of memory`) when the
-    /// text would be longer than a string may be.
     /// Gives back the scratch buffer taken for building a string; one grown past
     /// 64 KiB is dropped rather than kept for the VM's life.
     pub(crate) fn return_scratch(&mut self, s: String) {
@@ -776,6 +773,9 @@ impl Vm {
         }
     }
 
+    /// [`write_display`](Vm::write_display), failing with the limit error (`string
+    /// length limit exceeded`, `memory limit exceeded`, `out of memory`) when the
+    /// text would be longer than a string may be.
     pub(crate) fn write_display_checked(&self, v: Value, out: &mut String) -> Result<(), Raise> {
         self.write_display(v, out);
         if self.interrupt.load(Ordering::Relaxed) {
