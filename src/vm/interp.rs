@@ -37,12 +37,16 @@ impl Vm {
                     self.regs.resize(new_len, Value::Nil);
                 }
                 self.reg_top = self.reg_top.max(need);
+                let rt: *const RtProto = &**proto;
+                let upvals = self.heap.closure(c).upvals.as_ptr();
                 self.frames.push(Frame {
                     closure: c,
                     proto: pid,
                     pc: 0,
                     base,
                     sp: 0,
+                    rt,
+                    upvals,
                 });
                 Ok(None)
             }
@@ -201,9 +205,10 @@ impl Vm {
         // Pops the running frame and continues in the caller with `v` written over
         // the callee register (the register just below this window), or returns `v`
         // when the entry frame returned.
+        // `$src` is a reference to the returned value (a register of this window,
+        // which popping the frame does not change, or a constant).
         macro_rules! return_to_caller {
-            ($v:expr) => {{
-                let v = $v;
+            ($src:expr) => {{
                 let depth = self.frames.len();
                 if !self.open_upvals.is_empty() || !self.handlers.is_empty() {
                     let base = base!();
@@ -215,13 +220,15 @@ impl Vm {
                         // SAFETY: every frame's base is at least 1 (the entry frame's
                         // callee sits in register 0), so register -1 of this window is
                         // the caller's callee register, inside the register file.
-                        unsafe { *regs.sub(1) = v };
-                        proto = proto_of!(fr.proto);
+                        copy_into!(*unsafe { &mut *regs.sub(1) }, $src);
+                        // SAFETY: `rt` is valid while its frame exists (see `Frame`).
+                        proto = unsafe { &*fr.rt };
                         ip = proto.code.as_ptr().wrapping_add(fr.pc);
                         regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
-                        upvals = upvals_of!(fr.closure);
+                        upvals = fr.upvals;
                     }
                     None => {
+                        let v = *$src;
                         self.regs[0] = v;
                         return Ok(v);
                     }
@@ -1098,6 +1105,8 @@ impl Vm {
                             pc: 0,
                             base: f + 1,
                             sp: 0,
+                            rt: callee,
+                            upvals: callee_upvals,
                         });
                         proto = callee;
                         ip = proto.code.as_ptr();
@@ -1121,11 +1130,8 @@ impl Vm {
                         Err(e) => return Err(e),
                     }
                 }
-                Instr::Return { a } => {
-                    let v = load!(a);
-                    return_to_caller!(v);
-                }
-                Instr::Return0 => return_to_caller!(Value::Nil),
+                Instr::Return { a } => return_to_caller!(rd!(a)),
+                Instr::Return0 => return_to_caller!(&Value::Nil),
 
                 Instr::ForPrep { a, inclusive, off } => {
                     let (start, end) = match (*rd!(a), *rd!(a + 1)) {

@@ -123,6 +123,13 @@ pub(crate) struct Frame {
     pub base: usize,
     /// Depth of the virtual stack (PUSH/POP).
     pub sp: usize,
+    /// The prototype `proto` names and the closure's upvalue array, kept so that
+    /// returning to this frame needs no look-ups. Both stay valid while the frame
+    /// exists: prototypes are only ever appended to `Vm::protos` (each behind an
+    /// `Rc`), and the closure (a collector root through this frame) never changes
+    /// its boxed upvalue slice.
+    pub rt: *const RtProto,
+    pub upvals: *const ObjRef,
 }
 
 /// An active `try` block.
