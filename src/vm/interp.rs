@@ -19,7 +19,8 @@ impl Vm {
     pub(crate) fn enter(&mut self, f: usize, nargs: usize) -> Result<Option<Value>, Raise> {
         match self.regs[f] {
             Value::Func(c) => {
-                let pid = self.heap.closure(c).proto;
+                let closure = self.heap.closure(c);
+                let (pid, upvals) = (closure.proto, closure.upvals.as_ptr());
                 let proto = &self.protos[pid as usize];
                 if proto.arity as usize != nargs {
                     return Err(arity_error(&proto.name, proto.arity as usize, nargs));
@@ -38,7 +39,6 @@ impl Vm {
                 }
                 self.reg_top = self.reg_top.max(need);
                 let rt: *const RtProto = &**proto;
-                let upvals = self.heap.closure(c).upvals.as_ptr();
                 self.frames.push(Frame {
                     closure: c,
                     proto: pid,
@@ -91,16 +91,9 @@ impl Vm {
         // whenever the register file may have been reallocated: only calls do).
         let mut ip: *const Instr = proto.code.as_ptr().wrapping_add(frame.pc);
         let mut regs: *mut Value = self.regs.as_mut_ptr().wrapping_add(frame.base);
-        // The running closure's captured variables (re-derived with the frame). The
-        // boxed slice never changes once the closure is made and does not move when
-        // the heap's object table grows; the closure is kept alive by its frame,
-        // which the collector treats as a root.
-        macro_rules! upvals_of {
-            ($c:expr) => {
-                self.heap.closure($c).upvals.as_ptr()
-            };
-        }
-        let mut upvals: *const ObjRef = upvals_of!(frame.closure);
+        // The running closure's captured variables (re-derived with the frame; see
+        // `Frame::upvals` for why the pointer stays valid).
+        let mut upvals: *const ObjRef = frame.upvals;
 
         // The running frame (its closure and virtual stack depth live there).
         macro_rules! frame {
@@ -527,6 +520,17 @@ impl Vm {
                         }
                         _ => break instr,
                     },
+                    Instr::ForPrep { a, inclusive, off } => {
+                        let (&Value::Int(start), &Value::Int(end)) = (rd!(a), rd!(a + 1)) else {
+                            break instr;
+                        };
+                        let empty = if inclusive { start > end } else { start >= end };
+                        if empty {
+                            jump!(off);
+                        } else {
+                            reg!(a + 2) = Value::Int(start);
+                        }
+                    }
                     Instr::ForLoop { a, inclusive, off } => {
                         if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
                             // Another round if `i + 1 <= end` (inclusive) or
@@ -761,7 +765,6 @@ impl Vm {
                     | Instr::CheckType { .. }
                     | Instr::Return { .. }
                     | Instr::Return0
-                    | Instr::ForPrep { .. }
                     | Instr::IterPrep { .. }
                     | Instr::NewList { .. }
                     | Instr::AppendList { .. }
@@ -1117,10 +1120,11 @@ impl Vm {
                     match self.enter(f, b as usize) {
                         Ok(None) => {
                             let fr = *self.frames.last().expect("enter pushed a frame");
-                            proto = proto_of!(fr.proto);
+                            // SAFETY: `rt` is valid while its frame exists (see `Frame`).
+                            proto = unsafe { &*fr.rt };
                             ip = proto.code.as_ptr();
                             regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
-                            upvals = upvals_of!(fr.closure);
+                            upvals = fr.upvals;
                         }
                         Ok(Some(_)) => {
                             // A native ran; it wrote its result through `self.regs`.
