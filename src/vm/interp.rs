@@ -789,7 +789,7 @@ impl Vm {
                 // slots are never removed, so `g < self.globals.len()`.
                 Instr::GetGlobal { a, g } => {
                     match unsafe { self.globals.get_unchecked(g as usize) } {
-                        Some(v) => reg!(a) = v.copied(),
+                        Some(v) => reg!(a) = *v,
                         None => throw!(format!(
                             "undefined variable '{}'",
                             self.global_names
@@ -1263,7 +1263,7 @@ impl Vm {
                         (Value::List(r), Value::Int(i)) => {
                             let items = &self.heap.list(r).items;
                             match items.get(i as usize) {
-                                Some(v) if i >= 0 => v.copied(),
+                                Some(&v) if i >= 0 => v,
                                 _ => throw!(format!(
                                     "index {i} out of range for length {}",
                                     items.len()

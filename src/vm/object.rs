@@ -95,12 +95,12 @@ impl MapObj {
     pub fn get_str_cached(&self, key: &Rc<str>, hint: &Cell<u32>) -> Option<Value> {
         if let Some((Key::Str(s), v)) = self.entries.get_index(hint.get() as usize) {
             if Rc::ptr_eq(s, key) || **s == **key {
-                return Some(v.copied());
+                return Some(*v);
             }
         }
         let (i, _, v) = self.entries.get_full(&StrKey(key))?;
         hint.set(i as u32);
-        Some(v.copied())
+        Some(*v)
     }
 
     /// Replaces the value of an existing String key (see `get_str_cached`); false

@@ -31,21 +31,6 @@ pub enum Value {
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
 
 impl Value {
-    /// A copy of `*self` read field by field. A plain copy loads all 16 bytes at
-    /// once; when the value was just written as separate tag and payload stores (as
-    /// instructions write their results), that wide load cannot be forwarded from
-    /// the stores and waits for them to retire. Numbers, the values arithmetic
-    /// writes, are read as tag and payload instead, each forwarded from its store.
-    #[inline(always)]
-    pub fn copied(&self) -> Value {
-        match self {
-            Value::Int(i) => Value::Int(*i),
-            Value::Float(f) => Value::Float(*f),
-            Value::Bool(b) => Value::Bool(*b),
-            v => *v,
-        }
-    }
-
     /// The name `type()` gives and error messages use.
     pub fn type_name(self) -> &'static str {
         match self {
