@@ -10,7 +10,6 @@ use super::value::{ObjRef, Value};
 use super::{builtins, fastdiv, Frame, Handler, Raise, RtProto, Vm, MAX_REGISTERS};
 use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
-use std::sync::Arc;
 
 impl Vm {
     /// Calls the value in absolute register `f` with the `nargs` registers after it
@@ -131,17 +130,12 @@ impl Vm {
                 return Err(Raise::from($e));
             }};
         }
-        // The interrupt flag, without going through the Arc on every check.
-        let interrupt: *const std::sync::atomic::AtomicBool = Arc::as_ptr(&self.interrupt);
         // Charged where a program can loop forever (backward jumps and calls): the
-        // instruction budget (fuel) and the interrupt flag.
+        // instruction budget (fuel); `refuel` polls the interrupt flag.
         macro_rules! tick {
             ($cost:expr) => {
                 self.fuel -= $cost as i64;
-                // SAFETY: as in `can_tick!`.
-                if self.fuel < 0
-                    || unsafe { &*interrupt }.load(std::sync::atomic::Ordering::Relaxed)
-                {
+                if self.fuel < 0 && !self.refuel() {
                     save!();
                     return Err(self.budget_stop());
                 }
@@ -363,14 +357,11 @@ impl Vm {
                 }
             };
         }
-        // Whether a backward jump of `cost` instructions may go ahead without
-        // stopping (the same test as `tick!`, without charging).
+        // Whether a backward jump of `cost` instructions may go ahead with the fuel
+        // of this slice (otherwise `tick!` in the full loop refuels or stops).
         macro_rules! can_tick {
             ($cost:expr) => {
                 self.fuel >= $cost as i64
-                    // SAFETY: `interrupt` points into the Arc that `self.interrupt`
-                    // holds for as long as the VM lives (it is never replaced).
-                    && !unsafe { &*interrupt }.load(std::sync::atomic::Ordering::Relaxed)
             };
         }
 

@@ -146,6 +146,10 @@ pub(crate) struct Handler {
     pub sp: usize,
 }
 
+/// How much of the instruction budget is handed out at a time (see `Vm::refuel`):
+/// also the most instructions between two polls of the interrupt flag.
+const FUEL_SLICE: i64 = 1 << 14;
+
 pub struct Vm {
     pub(crate) regs: Vec<Value>,
     /// A reusable buffer for building new strings (taken and given back around
@@ -172,8 +176,11 @@ pub struct Vm {
     /// program with the error `interrupted`; checked on backward jumps and calls.
     pub(crate) interrupt: Arc<AtomicBool>,
     pub(crate) limits: Limits,
-    /// Instructions left in this run (see [`Limits::max_instructions`]).
+    /// Instructions left in the current slice of the run's budget (see
+    /// [`Limits::max_instructions`] and [`Vm::refuel`]).
     pub(crate) fuel: i64,
+    /// The rest of the run's budget, not yet moved into `fuel`.
+    pub(crate) fuel_reserve: i64,
     pub(crate) hosts: Vec<Host>,
     /// Interned string constants (rooted: the loaded functions hold them).
     pub(crate) constants: std::collections::HashMap<Box<str>, Value>,
@@ -257,6 +264,7 @@ impl Vm {
             interrupt: Arc::new(AtomicBool::new(false)),
             limits: Limits::default(),
             fuel: i64::MAX,
+            fuel_reserve: 0,
             hosts: Vec::new(),
             constants: Default::default(),
             timed_out: Arc::new(AtomicBool::new(false)),
@@ -336,6 +344,26 @@ impl Vm {
                 )))
             }
         }
+    }
+
+    /// Called when a charge took `fuel` below zero: polls the interrupt flag and
+    /// moves the next slice of the budget into `fuel`. False when the run must
+    /// stop (see `budget_stop` for why).
+    ///
+    /// The budget is handed out in slices so that the checks on the hot paths
+    /// (backward jumps, calls) are one comparison; the interrupt flag, which
+    /// another thread sets, is polled here, at least once every `FUEL_SLICE`
+    /// instructions.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refuel(&mut self) -> bool {
+        if self.interrupt.load(Ordering::Relaxed) {
+            return false;
+        }
+        let take = self.fuel_reserve.min(FUEL_SLICE.saturating_sub(self.fuel));
+        self.fuel += take;
+        self.fuel_reserve -= take;
+        self.fuel >= 0
     }
 
     /// Why a run stopped at a budget check: an interrupt, or the instruction limit.
@@ -530,10 +558,12 @@ impl Vm {
                 trace: Vec::new(),
             }));
         }
-        self.fuel = self
+        let budget = self
             .limits
             .max_instructions
             .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        self.fuel = budget.min(FUEL_SLICE);
+        self.fuel_reserve = budget - self.fuel;
         if self.regs.len() < args.len() + 2 {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
