@@ -12,11 +12,18 @@ use std::rc::Rc;
 /// Collect when the heap has grown to this multiple of what survived the last
 /// collection (Lua's default pause is 200%).
 const PAUSE: usize = 2;
-const MIN_THRESHOLD: usize = 1 << 20;
+/// The least the heap may grow to before a collection: small enough that a
+/// program with little live data stays near the size of one with none (the
+/// closures benchmark's peak RSS: 4.4 MB with 1 MiB here, 3.3 MB with 384 KiB),
+/// large enough that short runs rarely collect.
+const MIN_THRESHOLD: usize = 384 << 10;
 
 pub struct Heap {
     objs: Vec<Obj>,
-    marks: Vec<bool>,
+    /// One bit per slot of `objs`: set while the slot holds an object.
+    used: Vec<u64>,
+    /// One bit per slot: reached by the collection in progress.
+    marks: Vec<u64>,
     free: Vec<u32>,
     gray: Vec<ObjRef>,
     /// Approximate bytes in use by live (or not yet collected) objects.
@@ -40,6 +47,7 @@ impl Heap {
     pub fn new() -> Heap {
         Heap {
             objs: Vec::new(),
+            used: Vec::new(),
             marks: Vec::new(),
             free: Vec::new(),
             gray: Vec::new(),
@@ -54,17 +62,22 @@ impl Heap {
     fn alloc(&mut self, obj: Obj) -> ObjRef {
         self.bytes += obj.size();
         self.allocated = true;
-        match self.free.pop() {
+        let i = match self.free.pop() {
             Some(i) => {
                 self.objs[i as usize] = obj;
-                ObjRef(i)
+                i as usize
             }
             None => {
                 self.objs.push(obj);
-                self.marks.push(false);
-                ObjRef((self.objs.len() - 1) as u32)
+                if self.objs.len() > self.used.len() * 64 {
+                    self.used.push(0);
+                    self.marks.push(0);
+                }
+                self.objs.len() - 1
             }
-        }
+        };
+        self.used[i / 64] |= 1 << (i % 64);
+        ObjRef(i as u32)
     }
 
     /// Makes a collection due whenever the heap grows past `bytes` (the VM then
@@ -216,54 +229,52 @@ impl Heap {
     }
 
     pub fn mark_ref(&mut self, r: ObjRef) {
-        let i = r.index();
-        if i < self.marks.len() && !self.marks[i] {
-            self.marks[i] = true;
-            self.gray.push(r);
-        }
+        mark(&mut self.marks, &mut self.gray, r);
     }
 
     /// Traces from the marked roots (iteratively, with a gray stack), then frees
     /// everything unmarked.
+    ///
+    /// The work is proportional to what is live (traced) and what is freed: the
+    /// sweep finds the unmarked slots a 64-slot word at a time in the bitmaps and
+    /// touches no live object, so collecting often costs little more than
+    /// collecting rarely (the size of the live data is summed while tracing).
     pub fn collect(&mut self) {
         let Heap {
             objs, marks, gray, ..
         } = self;
-        let mut mark = |r: ObjRef, gray: &mut Vec<ObjRef>| {
-            let i = r.index();
-            if i < marks.len() && !marks[i] {
-                marks[i] = true;
-                gray.push(r);
-            }
-        };
+        let mut live = 0;
         while let Some(r) = gray.pop() {
-            match &objs[r.index()] {
+            let obj = &objs[r.index()];
+            live += obj.size();
+            match obj {
                 Obj::List(l) => l.items.iter().for_each(|v| {
                     if let Some(c) = v.obj() {
-                        mark(c, gray)
+                        mark(marks, gray, c)
                     }
                 }),
                 Obj::Map(m) => m.entries.values().for_each(|v| {
                     if let Some(c) = v.obj() {
-                        mark(c, gray)
+                        mark(marks, gray, c)
                     }
                 }),
-                Obj::Closure(c) => c.upvals.iter().for_each(|&u| mark(u, gray)),
+                Obj::Closure(c) => c.upvals.iter().for_each(|&u| mark(marks, gray, u)),
                 Obj::Upval(Upval::Closed(v)) => {
                     if let Some(c) = v.obj() {
-                        mark(c, gray)
+                        mark(marks, gray, c)
                     }
                 }
                 Obj::Upval(Upval::Open(_)) | Obj::Str(_) | Obj::Free => {}
             }
         }
-        let mut live = 0;
-        for (i, obj) in self.objs.iter_mut().enumerate() {
-            if self.marks[i] {
-                self.marks[i] = false;
-                live += obj.size();
-            } else if !matches!(obj, Obj::Free) {
-                *obj = Obj::Free;
+        for (w, (used, marked)) in self.used.iter_mut().zip(self.marks.iter_mut()).enumerate() {
+            let mut dead = *used & !*marked;
+            *used &= *marked;
+            *marked = 0;
+            while dead != 0 {
+                let i = w * 64 + dead.trailing_zeros() as usize;
+                dead &= dead - 1;
+                self.objs[i] = Obj::Free;
                 self.free.push(i as u32);
             }
         }
@@ -273,10 +284,66 @@ impl Heap {
     }
 }
 
+/// Marks slot `r` reached, and queues it to be traced, unless it already was.
+fn mark(marks: &mut [u64], gray: &mut Vec<ObjRef>, r: ObjRef) {
+    let i = r.index();
+    if let Some(word) = marks.get_mut(i / 64) {
+        let bit = 1 << (i % 64);
+        if *word & bit == 0 {
+            *word |= bit;
+            gray.push(r);
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn unreachable_obj() -> ! {
     // A handle of the wrong kind means the VM lost track of an object: a bug in
     // the VM, not something a program can cause.
     panic!("vela internal error: heap handle refers to an object of another kind")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bitmap sweep frees exactly the unreached objects, across word
+    /// boundaries, and reuses their slots.
+    #[test]
+    fn collect_frees_unreached_objects_only() {
+        let mut heap = Heap::new();
+        let values: Vec<Value> = (0..200).map(|i| heap.alloc_str(i.to_string())).collect();
+        // Keep every third string, and one list holding two more.
+        let kept: Vec<Value> = values.iter().copied().step_by(3).collect();
+        let list = heap.alloc_list(vec![values[1], values[130]]);
+        for &v in kept.iter().chain([&list]) {
+            heap.mark_value(v);
+        }
+        heap.collect();
+        assert_eq!(heap.live_objects(), kept.len() + 3);
+        for v in &kept {
+            let Value::Str(r) = *v else { unreachable!() };
+            assert!(matches!(heap.get(r), Obj::Str(_)));
+        }
+        let Value::Str(gone) = values[2] else {
+            unreachable!()
+        };
+        assert!(matches!(heap.get(gone), Obj::Free));
+        // What survived is what is counted.
+        let expected: usize = kept
+            .iter()
+            .chain([&list, &values[1], &values[130]])
+            .map(|v| heap.get(v.obj().unwrap()).size())
+            .sum();
+        assert_eq!(heap.bytes(), expected);
+        // Freed slots are reused before the table grows.
+        let before = heap.objs.len();
+        heap.alloc_str("new");
+        assert_eq!(heap.objs.len(), before);
+        // A second collection with no roots frees everything.
+        heap.collect();
+        assert_eq!(heap.live_objects(), 0);
+        assert_eq!(heap.bytes(), 0);
+    }
 }
