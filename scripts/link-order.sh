@@ -75,7 +75,9 @@ with open(out, "w") as f:
     f.write("   hottest first, placed before the rest of the code. */\n")
     f.write("SECTIONS {\n  .text.vela_run : {\n")
     for p in patterns:
-        f.write(f"    *(.text.{p})\n")
+        # Any prefix: LLVM puts some functions in .text.unlikely.NAME or
+        # .text.startup.NAME.
+        f.write(f"    *(.text.*{p})\n")
     f.write("  }\n}\nINSERT BEFORE .text;\n")
 print(f"link-order: {len(patterns)} functions, {sum(funcs[i][1] for i in order)} bytes -> {out}",
       file=sys.stderr)
