@@ -109,6 +109,20 @@ impl Vm {
                 (ip as usize - proto.code.as_ptr() as usize) / std::mem::size_of::<Instr>()
             };
         }
+        // The reciprocal of the constant divisor of the MODI/IDIVI just dispatched
+        // (at `ip - 1`), found at the same byte offset in `proto.divisors` as the
+        // instruction in `proto.code` (both have 8-byte elements).
+        macro_rules! divisor {
+            () => {{
+                const _: () = assert!(std::mem::size_of::<Instr>() == std::mem::size_of::<u64>());
+                let offset = ip as isize - proto.code.as_ptr() as isize - 8;
+                // SAFETY: `Vm::load` gives a prototype one reciprocal per instruction
+                // (`divisors.len() == code.len()`) whenever any of its MODI/IDIVI has
+                // a constant divisor above 0 that is not a power of two, and only such
+                // an instruction reads it; `ip - 1` is that instruction, inside `code`.
+                unsafe { *proto.divisors.as_ptr().byte_offset(offset) }
+            }};
+        }
         // Absolute index of the window's register 0.
         macro_rules! base {
             () => {
@@ -428,13 +442,8 @@ impl Vm {
                         // A dividend in 0..2^32 (where floored and truncated modulo
                         // agree) by the reciprocal computed at load.
                         &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
-                            match proto.divisors.get(pc!() - 1) {
-                                Some(&m) => {
-                                    let r = fastdiv::rem(x as u32, m, i as u32);
-                                    reg!(a) = Value::Int(r as i64)
-                                }
-                                None => reg!(a) = Value::Int(x % i as i64),
-                            }
+                            let r = fastdiv::rem(x as u32, divisor!(), i as u32);
+                            reg!(a) = Value::Int(r as i64)
                         }
                         Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.rem_euclid(i as i64)),
                         _ => break instr,
@@ -445,10 +454,7 @@ impl Vm {
                             reg!(a) = Value::Int(x >> i.trailing_zeros())
                         }
                         &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
-                            match proto.divisors.get(pc!() - 1) {
-                                Some(&m) => reg!(a) = Value::Int(fastdiv::quot(x as u32, m) as i64),
-                                None => reg!(a) = Value::Int(x / i as i64),
-                            }
+                            reg!(a) = Value::Int(fastdiv::quot(x as u32, divisor!()) as i64)
                         }
                         Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.div_euclid(i as i64)),
                         _ => break instr,
@@ -523,6 +529,9 @@ impl Vm {
                         }
                     }
                     Instr::ForLoop { a, inclusive, off } => {
+                        // (Register numbers widened before adding: a `u8` sum would
+                        // be masked back to 8 bits first.)
+                        let a = a as usize;
                         if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
                             // Another round if `i + 1 <= end` (inclusive) or
                             // `i + 1 < end`; `i < end` first, so `i + 1` cannot
@@ -533,10 +542,7 @@ impl Vm {
                                     break instr;
                                 }
                                 self.fuel -= cost;
-                                // The counter is an Int already: only its payload.
-                                if let Value::Int(n) = &mut reg!(a) {
-                                    *n = i + 1;
-                                }
+                                reg!(a) = Value::Int(i + 1);
                                 reg!(a + 2) = Value::Int(i + 1);
                                 jump!(off);
                             }
