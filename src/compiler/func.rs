@@ -51,6 +51,9 @@ pub(super) struct FuncState {
     /// The declared return type, checked at every return.
     pub ret_type: Option<TypeTag>,
     consts: HashMap<ConstKey, u32>,
+    /// The last position taken as a jump target (every target comes from `here`):
+    /// `emit` may drop a redundant instruction only where no jump can land.
+    label: std::cell::Cell<usize>,
 }
 
 /// Registers a window may use (operands are u8).
@@ -72,6 +75,7 @@ impl FuncState {
             is_script,
             ret_type: None,
             consts: HashMap::new(),
+            label: std::cell::Cell::new(0),
         }
     }
 
@@ -82,13 +86,37 @@ impl FuncState {
     }
 
     pub fn emit(&mut self, instr: Instr, line: u32) -> usize {
+        if self.reloads_stored_value(&instr) {
+            return self.proto.code.len() - 1;
+        }
         self.proto.code.push(instr);
         self.proto.lines.push(line);
         self.proto.code.len() - 1
     }
 
+    /// The position of the next instruction, as a jump target.
     pub fn here(&self) -> usize {
+        self.label.set(self.proto.code.len());
         self.proto.code.len()
+    }
+
+    /// Whether `instr` reads back the variable the previous instruction just
+    /// stored from the same register (`count += step` then `return count`), so the
+    /// register already holds it and `instr` can be left out: nothing runs between
+    /// the two, and no jump lands on `instr`.
+    fn reloads_stored_value(&self, instr: &Instr) -> bool {
+        if self.label.get() == self.proto.code.len() {
+            return false;
+        }
+        match (self.proto.code.last(), instr) {
+            (Some(&Instr::SetUpval { a, u }), &Instr::GetUpval { a: ra, u: ru }) => {
+                a == ra && u == ru
+            }
+            (Some(&Instr::SetGlobal { a, g }), &Instr::GetGlobal { a: ra, g: rg }) => {
+                a == ra && g == rg
+            }
+            _ => false,
+        }
     }
 
     /// Points the jump at `at` to `target`.
