@@ -41,7 +41,7 @@ impl Vm {
                 self.frames.push(Frame {
                     closure: c,
                     proto: pid,
-                    pc: 0,
+                    ip: proto.code.as_ptr(),
                     base,
                     sp: 0,
                     rt,
@@ -88,7 +88,7 @@ impl Vm {
         // carries as little state as possible so that it stays in machine
         // registers. Both are re-derived whenever the frame changes (and `regs`
         // whenever the register file may have been reallocated: only calls do).
-        let mut ip: *const Instr = proto.code.as_ptr().wrapping_add(frame.pc);
+        let mut ip: *const Instr = frame.ip;
         let mut regs: *mut Value = self.regs.as_mut_ptr().wrapping_add(frame.base);
         // The running closure's captured variables (re-derived with the frame; see
         // `Frame::upvals` for why the pointer stays valid).
@@ -132,9 +132,8 @@ impl Vm {
         // Saves the running frame's position (before a call, an error or a GC).
         macro_rules! save {
             () => {
-                let pc = pc!();
                 if let Some(f) = self.frames.last_mut() {
-                    f.pc = pc;
+                    f.ip = ip;
                 }
             };
         }
@@ -224,7 +223,7 @@ impl Vm {
                         copy_into!(*unsafe { &mut *regs.sub(1) }, $src);
                         // SAFETY: `rt` is valid while its frame exists (see `Frame`).
                         proto = unsafe { &*fr.rt };
-                        ip = proto.code.as_ptr().wrapping_add(fr.pc);
+                        ip = fr.ip;
                         regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
                         upvals = fr.upvals;
                     }
@@ -1102,7 +1101,7 @@ impl Vm {
                         self.frames.push(Frame {
                             closure: c,
                             proto: pid,
-                            pc: 0,
+                            ip: callee.code.as_ptr(),
                             base: f + 1,
                             sp: 0,
                             rt: callee,

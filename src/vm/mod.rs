@@ -117,8 +117,10 @@ impl RtProto {
 pub(crate) struct Frame {
     pub closure: ObjRef,
     pub proto: u32,
-    /// The next instruction to run.
-    pub pc: usize,
+    /// The next instruction to run, as a pointer into `rt`'s code (saving and
+    /// resuming a frame, at every call and return, is then a plain copy; use
+    /// `Frame::pc` for its index).
+    pub ip: *const Instr,
     /// Absolute index of the window's register 0.
     pub base: usize,
     /// Depth of the virtual stack (PUSH/POP).
@@ -130,6 +132,21 @@ pub(crate) struct Frame {
     /// its boxed upvalue slice.
     pub rt: *const RtProto,
     pub upvals: *const ObjRef,
+}
+
+impl Frame {
+    /// The index of the next instruction in the frame's code.
+    pub fn pc(&self) -> usize {
+        // SAFETY: `rt` is valid while the frame exists (see the field).
+        let code = unsafe { &*self.rt }.code.as_ptr();
+        (self.ip as usize - code as usize) / std::mem::size_of::<Instr>()
+    }
+
+    /// Continues the frame at instruction `pc` of its code.
+    pub fn set_pc(&mut self, pc: usize) {
+        // SAFETY: as in `pc`.
+        self.ip = unsafe { &*self.rt }.code.as_ptr().wrapping_add(pc);
+    }
 }
 
 /// An active `try` block.
@@ -620,13 +637,13 @@ impl Vm {
         let line = self
             .frames
             .last()
-            .map_or(0, |f| self.protos[f.proto as usize].line_before(f.pc));
+            .map_or(0, |f| self.protos[f.proto as usize].line_before(f.pc()));
         self.close_upvals(h.reg);
         self.frames.truncate(h.depth);
         let err = self.error_map(msg, line);
         self.regs[h.reg] = err;
         if let Some(f) = self.frames.last_mut() {
-            f.pc = h.pc;
+            f.set_pc(h.pc);
             f.sp = h.sp;
         }
         true
@@ -660,7 +677,7 @@ impl Vm {
                         TraceFrame {
                             function: p.name.clone(),
                             chunk: p.chunk.to_string(),
-                            line: p.line_before(f.pc),
+                            line: p.line_before(f.pc()),
                         }
                     })
                     .collect();
