@@ -454,9 +454,20 @@ impl Compiler<'_> {
         let r = self.alloc(value.span)?;
         if let Some(op) = op {
             self.emit(get(r));
-            let v = self.expr_any(value)?;
-            self.set_line(target.to(value.span));
-            self.binop(op, r, r, v);
+            // A literal operand as an immediate, as for a local (`g += 1` is one
+            // ADDI between the load and the store).
+            let imm = match value.kind {
+                ExprKind::Int(i) => imm_arith(op, i),
+                _ => None,
+            };
+            if let Some((make, i)) = imm {
+                self.set_line(target.to(value.span));
+                self.emit(make(r, r, i));
+            } else {
+                let v = self.expr_any(value)?;
+                self.set_line(target.to(value.span));
+                self.binop(op, r, r, v);
+            }
         } else {
             self.expr_to(value, r)?;
         }
