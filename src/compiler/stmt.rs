@@ -355,20 +355,7 @@ impl Compiler<'_> {
                         }
                         match op {
                             None => self.expr_to(value, reg)?,
-                            Some(op) => {
-                                let imm = match value.kind {
-                                    ExprKind::Int(i) => imm_arith(op, i),
-                                    _ => None,
-                                };
-                                if let Some((make, i)) = imm {
-                                    self.set_line(target.span.to(value.span));
-                                    self.emit(make(reg, reg, i));
-                                } else {
-                                    let v = self.expr_any(value)?;
-                                    self.set_line(target.span.to(value.span));
-                                    self.binop(op, reg, reg, v);
-                                }
-                            }
+                            Some(op) => self.compound(op, reg, value, target.span)?,
                         }
                     }
                     Place::Upval { idx, mutable } => {
@@ -454,24 +441,35 @@ impl Compiler<'_> {
         let r = self.alloc(value.span)?;
         if let Some(op) = op {
             self.emit(get(r));
-            // A literal operand as an immediate, as for a local (`g += 1` is one
-            // ADDI between the load and the store).
-            let imm = match value.kind {
-                ExprKind::Int(i) => imm_arith(op, i),
-                _ => None,
-            };
-            if let Some((make, i)) = imm {
-                self.set_line(target.to(value.span));
-                self.emit(make(r, r, i));
-            } else {
-                let v = self.expr_any(value)?;
-                self.set_line(target.to(value.span));
-                self.binop(op, r, r, v);
-            }
+            self.compound(op, r, value, target)?;
         } else {
             self.expr_to(value, r)?;
         }
         self.emit(set(r));
+        Ok(())
+    }
+
+    /// `reg = reg op value` for a compound assignment: a literal operand as an
+    /// immediate (`x += 1` is one ADDI), anything else evaluated into a register.
+    fn compound(
+        &mut self,
+        op: crate::ast::BinOp,
+        reg: Reg,
+        value: &Expr,
+        target: Span,
+    ) -> Result<(), CompileError> {
+        let imm = match value.kind {
+            ExprKind::Int(i) => imm_arith(op, i),
+            _ => None,
+        };
+        if let Some((make, i)) = imm {
+            self.set_line(target.to(value.span));
+            self.emit(make(reg, reg, i));
+        } else {
+            let v = self.expr_any(value)?;
+            self.set_line(target.to(value.span));
+            self.binop(op, reg, reg, v);
+        }
         Ok(())
     }
 }
