@@ -339,15 +339,6 @@ impl Vm {
                 }
             };
         }
-        macro_rules! fast_cmp_imm {
-            ($r:expr, $i:expr, $cmp:tt) => {
-                match rd!($r) {
-                    Value::Int(x) => Some(*x $cmp ($i as i64)),
-                    Value::Float(x) => Some(*x $cmp ($i as f64)),
-                    _ => None,
-                }
-            };
-        }
         macro_rules! fast_arith {
             ($a:expr, $b:expr, $c:expr, $int:ident, $float:tt, $instr:expr) => {
                 match (rd!($b), rd!($c)) {
@@ -360,13 +351,42 @@ impl Vm {
                 }
             };
         }
-        // A jump if the fast test says so; to the full loop when it cannot tell.
-        macro_rules! fast_branch {
-            ($test:expr, $off:expr, $instr:expr) => {
-                match $test {
-                    Some(true) => jump!($off),
-                    Some(false) => {}
-                    None => break $instr,
+        // Jumps by `$off` when `$b $cmp $c` comes out `$when`, for two Ints or two
+        // Floats; anything else goes to the full loop. (Branching on the comparison
+        // itself, not on an `Option<bool>` made of it, saves turning the flags into
+        // a byte and back.)
+        macro_rules! branch_cmp {
+            ($b:expr, $c:expr, $cmp:tt, $when:expr, $off:expr, $instr:expr) => {
+                match (rd!($b), rd!($c)) {
+                    (Value::Int(x), Value::Int(y)) => {
+                        if (x $cmp y) == $when {
+                            jump!($off)
+                        }
+                    }
+                    (Value::Float(x), Value::Float(y)) => {
+                        if (x $cmp y) == $when {
+                            jump!($off)
+                        }
+                    }
+                    _ => break $instr,
+                }
+            };
+        }
+        // The same against an immediate.
+        macro_rules! branch_cmp_imm {
+            ($r:expr, $i:expr, $cmp:tt, $when:expr, $off:expr, $instr:expr) => {
+                match rd!($r) {
+                    Value::Int(x) => {
+                        if (*x $cmp ($i as i64)) == $when {
+                            jump!($off)
+                        }
+                    }
+                    Value::Float(x) => {
+                        if (*x $cmp ($i as f64)) == $when {
+                            jump!($off)
+                        }
+                    }
+                    _ => break $instr,
                 }
             };
         }
@@ -458,37 +478,37 @@ impl Vm {
                         Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.div_euclid(i as i64)),
                         _ => break instr,
                     },
-                    Instr::JmpLt { a, b, off } => fast_branch!(fast_cmp!(a, b, <), off, instr),
-                    Instr::JmpLe { a, b, off } => fast_branch!(fast_cmp!(a, b, <=), off, instr),
+                    Instr::JmpLt { a, b, off } => branch_cmp!(a, b, <, true, off, instr),
+                    Instr::JmpLe { a, b, off } => branch_cmp!(a, b, <=, true, off, instr),
                     Instr::JmpNotLt { a, b, off } => {
-                        fast_branch!(fast_cmp!(a, b, <).map(|t| !t), off, instr)
+                        branch_cmp!(a, b, <, false, off, instr)
                     }
                     Instr::JmpNotLe { a, b, off } => {
-                        fast_branch!(fast_cmp!(a, b, <=).map(|t| !t), off, instr)
+                        branch_cmp!(a, b, <=, false, off, instr)
                     }
                     Instr::JmpNotGt { a, b, off } => {
-                        fast_branch!(fast_cmp!(a, b, >).map(|t| !t), off, instr)
+                        branch_cmp!(a, b, >, false, off, instr)
                     }
                     Instr::JmpNotGe { a, b, off } => {
-                        fast_branch!(fast_cmp!(a, b, >=).map(|t| !t), off, instr)
+                        branch_cmp!(a, b, >=, false, off, instr)
                     }
                     Instr::JmpNotLtI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, <).map(|t| !t), off, instr)
+                        branch_cmp_imm!(a, i, <, false, off, instr)
                     }
                     Instr::JmpNotLeI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, <=).map(|t| !t), off, instr)
+                        branch_cmp_imm!(a, i, <=, false, off, instr)
                     }
                     Instr::JmpNotGtI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, >).map(|t| !t), off, instr)
+                        branch_cmp_imm!(a, i, >, false, off, instr)
                     }
                     Instr::JmpNotGeI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, >=).map(|t| !t), off, instr)
+                        branch_cmp_imm!(a, i, >=, false, off, instr)
                     }
                     Instr::JmpNotEqI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, ==).map(|t| !t), off, instr)
+                        branch_cmp_imm!(a, i, ==, false, off, instr)
                     }
                     Instr::JmpEqI { a, i, off } => {
-                        fast_branch!(fast_cmp_imm!(a, i, ==), off, instr)
+                        branch_cmp_imm!(a, i, ==, true, off, instr)
                     }
                     Instr::Jmp { off } => {
                         if off < 0 {
