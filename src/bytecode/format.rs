@@ -191,6 +191,7 @@ mod op {
     pub const JMPNOTLEI: u8 = 65;
     pub const JMPNOTGTI: u8 = 66;
     pub const JMPNOTGEI: u8 = 67;
+    pub const MOVE2: u8 = 68;
 }
 
 const CONST_INT: u8 = 0;
@@ -250,6 +251,10 @@ impl Writer {
         let (w, ins) = (self, *ins);
         match ins {
             Instr::Move { a, b } => w.rr(op::MOVE, a, b),
+            Instr::Move2 { a, b, c, d } => {
+                w.rrr(op::MOVE2, a, b, c);
+                w.u8(d)
+            }
             Instr::LoadNil { a } => w.r(op::LOADNIL, a),
             Instr::LoadBool { a, b } => {
                 w.r(op::LOADBOOL, a);
@@ -688,6 +693,12 @@ impl<'a> Reader<'a> {
             op::MOVE => Instr::Move {
                 a: self.u8()?,
                 b: self.u8()?,
+            },
+            op::MOVE2 => Instr::Move2 {
+                a: self.u8()?,
+                b: self.u8()?,
+                c: self.u8()?,
+                d: self.u8()?,
             },
             op::LOADNIL => Instr::LoadNil { a: self.u8()? },
             op::LOADBOOL => Instr::LoadBool {

@@ -79,6 +79,9 @@ impl TypeTag {
 pub enum Instr {
     /// R[a] := R[b]
     Move { a: Reg, b: Reg },
+    /// R[a] := R[b], then R[c] := R[d]: two moves in one dispatch (the compiler
+    /// fuses consecutive MOVEs, as in a swap or a call's argument setup).
+    Move2 { a: Reg, b: Reg, c: Reg, d: Reg },
     /// R[a] := nil
     LoadNil { a: Reg },
     /// R[a] := b
@@ -358,6 +361,12 @@ impl Instr {
             NewMap { a, b, c } => {
                 f(a, 1);
                 f(b, 2 * c as usize);
+            }
+            Move2 { a, b, c, d } => {
+                f(a, 1);
+                f(b, 1);
+                f(c, 1);
+                f(d, 1);
             }
             Jmp { .. } | Return0 | TryEnd => {}
         }

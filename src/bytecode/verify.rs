@@ -244,6 +244,13 @@ fn operands(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> Result<()
                 "backward conditional jump to {target} (only JMP and FORLOOP may jump back)"
             ));
         }
+        // A FORLOOP goes back to its body (which the interpreter relies on to charge
+        // `-off` as fuel without taking an absolute value).
+        if matches!(ins, Instr::ForLoop { .. }) && target as usize > pc {
+            return Err(format!(
+                "FORLOOP jumps forward to {target} (it must jump back to its body)"
+            ));
+        }
     }
     Ok(())
 }
@@ -400,6 +407,13 @@ mod tests {
     #[test]
     fn refuses_bad_code() {
         assert!(err(vec![Move { a: 0, b: 3 }, Return0], 2, 0).contains("R3 out of range"));
+        let move2 = Move2 {
+            a: 0,
+            b: 1,
+            c: 1,
+            d: 2,
+        };
+        assert!(err(vec![move2, Return0], 2, 0).contains("R2 out of range"));
         assert!(err(vec![Call { a: 0, b: 2 }, Return0], 2, 0).contains("R0..R3"));
         assert!(err(
             vec![
@@ -433,6 +447,12 @@ mod tests {
             0
         )
         .contains("backward"));
+        let forward_loop = ForLoop {
+            a: 0,
+            inclusive: false,
+            off: 0,
+        };
+        assert!(err(vec![forward_loop, Return0], 3, 0).contains("FORLOOP jumps forward"));
         assert!(err(vec![Pop { a: 0 }, Return0], 1, 1).contains("empty stack"));
         assert!(err(vec![Push { a: 0 }, Return0], 1, 0).contains("PUSH above"));
         assert!(

@@ -89,6 +89,11 @@ impl FuncState {
         if self.reloads_stored_value(&instr) {
             return self.proto.code.len() - 1;
         }
+        if let Some(fused) = self.fuse_with_last(&instr) {
+            let last = self.proto.code.len() - 1;
+            self.proto.code[last] = fused;
+            return last;
+        }
         self.proto.code.push(instr);
         self.proto.lines.push(line);
         self.proto.code.len() - 1
@@ -116,6 +121,21 @@ impl FuncState {
                 a == ra && g == rg
             }
             _ => false,
+        }
+    }
+
+    /// The one instruction doing what the previous instruction and `instr` do in
+    /// turn, where there is one and no jump lands on `instr`: two MOVEs become a
+    /// MOVE2 (`a, b = b, t`-style shuffles and a call's arguments).
+    fn fuse_with_last(&self, instr: &Instr) -> Option<Instr> {
+        if self.label.get() == self.proto.code.len() {
+            return None;
+        }
+        match (self.proto.code.last(), instr) {
+            (Some(&Instr::Move { a, b }), &Instr::Move { a: c, b: d }) => {
+                Some(Instr::Move2 { a, b, c, d })
+            }
+            _ => None,
         }
     }
 

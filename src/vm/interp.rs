@@ -109,17 +109,18 @@ impl Vm {
                 (ip as usize - proto.code.as_ptr() as usize) / std::mem::size_of::<Instr>()
             };
         }
-        // The reciprocal of the constant divisor of the MODI/IDIVI just dispatched
-        // (at `ip - 1`), found at the same byte offset in `proto.divisors` as the
+        // The reciprocal of the constant divisor of the MODI/IDIVI running in the
+        // hot loop (at `ip`), found at the same byte offset in `proto.divisors` as the
         // instruction in `proto.code` (both have 8-byte elements).
         macro_rules! divisor {
             () => {{
                 const _: () = assert!(std::mem::size_of::<Instr>() == std::mem::size_of::<u64>());
-                let offset = ip as isize - proto.code.as_ptr() as isize - 8;
+                let offset = ip as isize - proto.code.as_ptr() as isize;
                 // SAFETY: `Vm::load` gives a prototype one reciprocal per instruction
-                // (`divisors.len() == code.len()`) whenever any of its MODI/IDIVI has
-                // a constant divisor above 0 that is not a power of two, and only such
-                // an instruction reads it; `ip - 1` is that instruction, inside `code`.
+                // (`divisors.len() == code.len()`) whenever any of its MODI has a
+                // divisor above 0 or any IDIVI one above 0 that is not a power of two,
+                // and only such an instruction reads it, in the hot loop, where `ip`
+                // is that instruction, inside `code`.
                 unsafe { *proto.divisors.as_ptr().byte_offset(offset) }
             }};
         }
@@ -269,8 +270,14 @@ impl Vm {
             ($place:expr, $v:expr) => {
                 match $v {
                     Value::Int(i) => $place = Value::Int(*i),
-                    Value::Float(f) => $place = Value::Float(*f),
-                    v => $place = *v,
+                    Value::Float(f) => {
+                        std::hint::cold_path();
+                        $place = Value::Float(*f)
+                    }
+                    v => {
+                        std::hint::cold_path();
+                        $place = *v
+                    }
                 }
             };
         }
@@ -344,10 +351,19 @@ impl Vm {
                 match (rd!($b), rd!($c)) {
                     (Value::Int(x), Value::Int(y)) => match x.$int(*y) {
                         Some(v) => reg!($a) = Value::Int(v),
-                        None => break $instr,
+                        None => {
+                            std::hint::cold_path();
+                            break $instr
+                        }
                     },
-                    (Value::Float(x), Value::Float(y)) => reg!($a) = Value::Float(*x $float *y),
-                    _ => break $instr,
+                    (Value::Float(x), Value::Float(y)) => {
+                        std::hint::cold_path();
+                        reg!($a) = Value::Float(*x $float *y)
+                    }
+                    _ => {
+                        std::hint::cold_path();
+                        break $instr
+                    }
                 }
             };
         }
@@ -390,13 +406,6 @@ impl Vm {
                 }
             };
         }
-        // Whether a backward jump of `cost` instructions may go ahead with the fuel
-        // of this slice (otherwise `tick!` in the full loop refuels or stops).
-        macro_rules! can_tick {
-            ($cost:expr) => {
-                self.fuel >= $cost as i64
-            };
-        }
 
         loop {
             // The hot loop: the common cases of the commonest instructions, none of
@@ -409,10 +418,16 @@ impl Vm {
                 // SAFETY: the verifier proved every jump target inside the code and
                 // that control cannot run past the last instruction, so `ip` points
                 // at an instruction of `proto.code`.
+                // (`ip` stays on the instruction while it runs, so that its operands
+                // are read through the one pointer; a jump adds its offset, and the
+                // step to the next instruction comes after the `match`.)
                 let instr = unsafe { &*ip };
-                ip = ip.wrapping_add(1);
                 match *instr {
                     Instr::Move { a, b } => put!(a, rd!(b)),
+                    Instr::Move2 { a, b, c, d } => {
+                        put!(a, rd!(b));
+                        put!(c, rd!(d));
+                    }
                     Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
                     Instr::LoadK { a, k } => {
                         // SAFETY: the verifier proved every constant index in range.
@@ -455,14 +470,15 @@ impl Vm {
                         _ => break instr,
                     },
                     Instr::ModI { a, b, i } => match rd!(b) {
-                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
-                            reg!(a) = Value::Int(x & (i as i64 - 1))
-                        }
                         // A dividend in 0..2^32 (where floored and truncated modulo
-                        // agree) by the reciprocal computed at load.
+                        // agree) by the reciprocal computed at load (for every
+                        // divisor above 0, powers of two included).
                         &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
                             let r = fastdiv::rem(x as u32, divisor!(), i as u32);
                             reg!(a) = Value::Int(r as i64)
+                        }
+                        Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
+                            reg!(a) = Value::Int(x & (i as i64 - 1))
                         }
                         Value::Int(x) if i > 0 => reg!(a) = Value::Int(x.rem_euclid(i as i64)),
                         _ => break instr,
@@ -512,11 +528,11 @@ impl Vm {
                     }
                     Instr::Jmp { off } => {
                         if off < 0 {
-                            let cost = -(off as i64);
-                            if !can_tick!(cost) {
+                            let fuel = self.fuel + off as i64;
+                            if fuel < 0 {
                                 break instr;
                             }
-                            self.fuel -= cost;
+                            self.fuel = fuel;
                         }
                         jump!(off)
                     }
@@ -551,22 +567,30 @@ impl Vm {
                         // (Register numbers widened before adding: a `u8` sum would
                         // be masked back to 8 bits first.)
                         let a = a as usize;
-                        if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
-                            // Another round if `i + 1 <= end` (inclusive) or
-                            // `i + 1 < end`; `i < end` first, so `i + 1` cannot
-                            // overflow.
-                            if i < end && (inclusive || i + 1 != end) {
-                                let cost = (off as i64).unsigned_abs() as i64;
-                                if !can_tick!(cost) {
-                                    break instr;
-                                }
-                                self.fuel -= cost;
-                                reg!(a) = Value::Int(i + 1);
-                                reg!(a + 2) = Value::Int(i + 1);
-                                jump!(off);
-                            }
-                        } else {
+                        let (Value::Int(i), &Value::Int(end)) = (&mut reg!(a), rd!(a + 1)) else {
                             break instr;
+                        };
+                        // Another round if `i + 1 <= end` (inclusive) or `i + 1 < end`
+                        // (`i < end - 1`, where `i64::MIN - 1` saturates to a limit
+                        // no counter is below); either way `i + 1` cannot overflow.
+                        let limit = if inclusive {
+                            end
+                        } else {
+                            end.saturating_sub(1)
+                        };
+                        if *i < limit {
+                            let next = *i + 1;
+                            // The verifier proved `off < 0` (FORLOOP jumps back), so
+                            // this charges `-off`.
+                            let fuel = self.fuel + off as i64;
+                            if fuel < 0 {
+                                break instr;
+                            }
+                            self.fuel = fuel;
+                            // The counter keeps its tag: only its payload changes.
+                            *i = next;
+                            reg!(a + 2) = Value::Int(next);
+                            jump!(off);
                         }
                     }
                     Instr::GetUpval { a, u } => {
@@ -733,7 +757,7 @@ impl Vm {
                         else {
                             break instr;
                         };
-                        let hint = proto.field_hints[pc!() - 1].get();
+                        let hint = proto.field_hints[pc!()].get();
                         match self.heap.map(r).entries.get_index(hint as usize) {
                             Some((Key::Str(s), v)) if Rc::ptr_eq(s, key) => put!(a, v),
                             _ => break instr,
@@ -744,7 +768,7 @@ impl Vm {
                         else {
                             break instr;
                         };
-                        let hint = proto.field_hints[pc!() - 1].get();
+                        let hint = proto.field_hints[pc!()].get();
                         let v = rd!(c);
                         match self.heap.map_mut(r).entries.get_index_mut(hint as usize) {
                             Some((Key::Str(s), slot)) if Rc::ptr_eq(s, key) => copy_into!(*slot, v),
@@ -790,9 +814,15 @@ impl Vm {
                     | Instr::TryBegin { .. }
                     | Instr::TryEnd => break instr,
                 }
+                ip = ip.wrapping_add(1);
             };
+            ip = ip.wrapping_add(1);
             match *instr {
                 Instr::Move { a, b } => reg!(a) = load!(b),
+                Instr::Move2 { a, b, c, d } => {
+                    reg!(a) = load!(b);
+                    reg!(c) = load!(d);
+                }
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
                 Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
                 Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),

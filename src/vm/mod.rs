@@ -97,8 +97,9 @@ pub struct RtProto {
     pub const_text: Vec<Option<Rc<str>>>,
     /// Per instruction, where GETFIELD/SETFIELD last found its key in a map.
     pub field_hints: Vec<std::cell::Cell<u32>>,
-    /// Per instruction, the reciprocal of a MODI/IDIVI divisor that is positive and
-    /// not a power of two (see `fastdiv`); empty when the function has none.
+    /// Per instruction, the reciprocal of a positive MODI divisor or of a positive
+    /// IDIVI divisor that is not a power of two (see `fastdiv`); empty when the
+    /// function has none.
     pub divisors: Vec<u64>,
     pub children: Vec<u32>,
     pub captures: Vec<Capture>,
@@ -524,10 +525,11 @@ impl Vm {
             })
             .collect();
         let field_hints = vec![std::cell::Cell::new(0); p.code.len()];
+        // MODI uses the reciprocal for every divisor above 0 (for 1 it wraps to 0,
+        // which still gives remainder 0); IDIVI shifts for powers of two.
         let divisor = |ins: &Instr| match *ins {
-            Instr::ModI { i, .. } | Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => {
-                Some(i as u32)
-            }
+            Instr::ModI { i, .. } if i > 0 => Some(i as u32),
+            Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => Some(i as u32),
             _ => None,
         };
         let divisors = if code.iter().any(|ins| divisor(ins).is_some()) {
