@@ -664,6 +664,47 @@ mod tests {
     }
 
     #[test]
+    fn stack_slots_after_a_catch_and_across_branches() {
+        // push 10, push 20; try { push 30; -"s" } catch { pop a; pop b };
+        // then a branch that pushes in both arms: the slots are fixed per
+        // instruction, so each path and the handler see the values pushed before.
+        let mut f = ProtoBuilder::new("catch");
+        let s = f.const_str("s");
+        f.load_int(0, 10);
+        f.push(0);
+        f.load_int(0, 20);
+        f.push(0);
+        let handler = f.label();
+        f.try_begin(3, handler);
+        f.load_int(0, 30);
+        f.push(0);
+        f.load_k(1, s);
+        f.neg(1, 1); // an error with three values on the stack
+        f.ret0();
+        f.bind(handler);
+        f.pop(0); // 20: the handler runs at the TRYBEGIN's depth
+        f.pop(1); // 10
+        f.add(0, 0, 1);
+        let other = f.label();
+        let join = f.label();
+        f.load_bool(2, true);
+        f.jmp_if_false(2, other);
+        f.load_int(1, 100);
+        f.push(1);
+        f.jmp(join);
+        f.bind(other);
+        f.load_int(1, 1000);
+        f.push(1);
+        f.bind(join);
+        f.pop(1);
+        f.add(0, 0, 1);
+        f.ret(0);
+        let proto = f.finish().unwrap();
+        assert_eq!(proto.max_stack, 3);
+        assert_eq!(int(run(&ProgramBuilder::new("t").finish(proto)).0), 130);
+    }
+
+    #[test]
     fn globals_constants_calls_and_closures() {
         let mut pb = ProgramBuilder::new("t");
         let print = pb.global("print");

@@ -307,11 +307,20 @@ impl fmt::Display for StackError {
 
 /// Abstract interpretation of the virtual stack: the depth before each instruction
 /// must be the same along every path, never negative or above `max_stack`, and zero
-/// at every CALL. A TRYBEGIN's handler starts at the depth the TRYBEGIN saw (the VM
-/// restores it when it catches). Returns the deepest depth reached. The builder
-/// uses this to compute `max_stack`; the verifier to check the declared one.
+/// at every CALL. A TRYBEGIN's handler starts at the depth the TRYBEGIN saw.
+/// Returns the deepest depth reached. The builder uses this to compute `max_stack`;
+/// the verifier to check the declared one.
 pub fn stack_depths(code: &[Instr], max_stack: u8) -> Result<u16, StackError> {
-    const UNSEEN: u16 = u16::MAX;
+    depth_table(code, max_stack).map(|(_, deepest)| deepest)
+}
+
+/// The depth of the virtual stack before each instruction ([`UNREACHED`] for an
+/// instruction no path reaches) and the deepest depth, as [`stack_depths`] checks
+/// them. Since the depth is the same along every path, it is a function of the
+/// instruction: the VM turns it into each PUSH's and POP's slot when it loads a
+/// function, and keeps no stack pointer at run time.
+pub fn depth_table(code: &[Instr], max_stack: u8) -> Result<(Vec<u16>, u16), StackError> {
+    const UNSEEN: u16 = UNREACHED;
     if code.is_empty() {
         return Err(StackError::FallsOffEnd { pc: 0 });
     }
@@ -362,8 +371,11 @@ pub fn stack_depths(code: &[Instr], max_stack: u8) -> Result<u16, StackError> {
             }
         }
     }
-    Ok(deepest)
+    Ok((depth, deepest))
 }
+
+/// The depth [`depth_table`] gives an instruction no path reaches.
+pub const UNREACHED: u16 = u16::MAX;
 
 #[cfg(test)]
 mod tests {

@@ -43,7 +43,6 @@ impl Vm {
                     proto: pid,
                     ip: proto.code.as_ptr(),
                     base,
-                    sp: 0,
                     rt,
                     upvals,
                 });
@@ -109,20 +108,28 @@ impl Vm {
                 (ip as usize - proto.code.as_ptr() as usize) / std::mem::size_of::<Instr>()
             };
         }
-        // The reciprocal of the constant divisor of the MODI/IDIVI running in the
-        // hot loop (at `ip`), found at the same byte offset in `proto.divisors` as the
-        // instruction in `proto.code` (both have 8-byte elements).
-        macro_rules! divisor {
-            () => {{
+        // What the loader precomputed for the instruction at `$at` (a divisor's
+        // reciprocal, a stack slot), found at the same byte offset in
+        // `proto.precomputed` as the instruction in `proto.code` (both have 8-byte
+        // elements).
+        macro_rules! precomputed {
+            ($at:expr) => {{
                 const _: () = assert!(std::mem::size_of::<Instr>() == std::mem::size_of::<u64>());
-                let offset = ip as isize - proto.code.as_ptr() as isize;
-                // SAFETY: `Vm::load` gives a prototype one reciprocal per instruction
-                // (`divisors.len() == code.len()`) whenever any of its MODI has a
-                // divisor above 0 or any IDIVI one above 0 that is not a power of two,
-                // and only such an instruction reads it, in the hot loop, where `ip`
-                // is that instruction, inside `code`.
-                unsafe { *proto.divisors.as_ptr().byte_offset(offset) }
+                let offset = $at as isize - proto.code.as_ptr() as isize;
+                // SAFETY: `Vm::load` gives a prototype one entry per instruction
+                // (`precomputed.len() == code.len()`) whenever it has a PUSH, a POP,
+                // a MODI with a divisor above 0 or an IDIVI with one above 0 that is
+                // not a power of two, and only those instructions read it, each at
+                // its own position, inside `code`.
+                unsafe { *proto.precomputed.as_ptr().byte_offset(offset) }
             }};
+        }
+        // The reciprocal of the divisor of the MODI/IDIVI running in the hot loop
+        // (at `ip`).
+        macro_rules! divisor {
+            () => {
+                precomputed!(ip)
+            };
         }
         // Absolute index of the window's register 0.
         macro_rules! base {
@@ -775,24 +782,31 @@ impl Vm {
                             _ => break instr,
                         }
                     }
-                    // The virtual stack: slot `sp` is register num_regs + sp.
-                    Instr::Push { a } => {
-                        let Some(f) = self.frames.last_mut() else {
+                    // The entry frame's return with no captured variable to close and
+                    // no try block to leave (a host calling a function): the run ends
+                    // here, as `return_to_caller!` would end it.
+                    Instr::Return { a } => {
+                        if self.frames.len() != 1
+                            || !self.open_upvals.is_empty()
+                            || !self.handlers.is_empty()
+                        {
                             break instr;
-                        };
-                        let sp = f.sp;
-                        debug_assert!(sp < proto.max_stack as usize, "verified stack depth");
-                        f.sp += 1;
-                        put!(proto.num_regs as usize + sp, rd!(a));
+                        }
+                        self.frames.clear();
+                        let v = load!(a);
+                        self.regs[0] = v;
+                        return Ok(v);
+                    }
+                    // The virtual stack: the loader computed each PUSH's and POP's
+                    // slot (register num_regs + depth) from the verified depths, and
+                    // `reg!` checks it against the window in debug builds.
+                    Instr::Push { a } => {
+                        let slot = precomputed!(ip) as usize;
+                        put!(slot, rd!(a))
                     }
                     Instr::Pop { a } => {
-                        // The verifier proved the depth is never negative here.
-                        let Some(f) = self.frames.last_mut() else {
-                            break instr;
-                        };
-                        f.sp -= 1;
-                        let sp = f.sp;
-                        put!(a, rd!(proto.num_regs as usize + sp));
+                        let slot = precomputed!(ip) as usize;
+                        put!(a, rd!(slot))
                     }
                     // Every other opcode, by name: an exhaustive match lets the
                     // dispatch jump through the table without a range check.
@@ -803,7 +817,6 @@ impl Vm {
                     | Instr::Mod { .. }
                     | Instr::CheckBool { .. }
                     | Instr::CheckType { .. }
-                    | Instr::Return { .. }
                     | Instr::Return0
                     | Instr::IterPrep { .. }
                     | Instr::NewList { .. }
@@ -1153,7 +1166,6 @@ impl Vm {
                             proto: pid,
                             ip: callee.code.as_ptr(),
                             base: f + 1,
-                            sp: 0,
                             rt: callee,
                             upvals: callee_upvals,
                         });
@@ -1402,21 +1414,14 @@ impl Vm {
                     gc_point!();
                 }
 
+                // (The hot loop runs every PUSH and POP; these are for completeness.)
                 Instr::Push { a } => {
-                    let v = reg!(a);
-                    // The stack slot is register num_regs + sp of this window.
-                    let f = frame!();
-                    let sp = f.sp;
-                    debug_assert!(sp < proto.max_stack as usize, "verified stack depth");
-                    f.sp += 1;
-                    reg!(proto.num_regs as usize + sp) = v;
+                    let slot = precomputed!(ip.wrapping_sub(1)) as usize;
+                    reg!(slot) = load!(a);
                 }
                 Instr::Pop { a } => {
-                    // The verifier proved the depth is never negative here.
-                    let f = frame!();
-                    f.sp -= 1;
-                    let sp = f.sp;
-                    reg!(a) = reg!(proto.num_regs as usize + sp);
+                    let slot = precomputed!(ip.wrapping_sub(1)) as usize;
+                    reg!(a) = load!(slot);
                 }
 
                 Instr::TryBegin { a, off } => {
@@ -1424,7 +1429,6 @@ impl Vm {
                         depth: self.frames.len(),
                         pc: (pc!() as isize + off as isize) as usize,
                         reg: base!() + a as usize,
-                        sp: frame!().sp,
                     });
                 }
                 Instr::TryEnd => {

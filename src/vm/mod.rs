@@ -17,7 +17,7 @@ pub use value::{ObjRef, Value};
 
 use interp::arity_error as interp_arity_error;
 
-use crate::bytecode::verify::{verify, VerifyError};
+use crate::bytecode::verify::{depth_table, verify, VerifyError, UNREACHED};
 use crate::bytecode::{Capture, Constant, FnProto, Instr, Program};
 use heap::Heap;
 use indexmap::IndexSet;
@@ -97,13 +97,57 @@ pub struct RtProto {
     pub const_text: Vec<Option<Rc<str>>>,
     /// Per instruction, where GETFIELD/SETFIELD last found its key in a map.
     pub field_hints: Vec<std::cell::Cell<u32>>,
-    /// Per instruction, the reciprocal of a positive MODI divisor or of a positive
-    /// IDIVI divisor that is not a power of two (see `fastdiv`); empty when the
-    /// function has none.
-    pub divisors: Vec<u64>,
+    /// Per instruction, what the loader worked out for it once: the reciprocal of
+    /// a positive MODI divisor or of a positive IDIVI divisor that is not a power
+    /// of two (see `fastdiv`), and the register of a PUSH's or POP's stack slot
+    /// (`num_regs` + the verified depth, which is the same along every path, so no
+    /// stack pointer is kept at run time). Empty when the function has none of
+    /// these instructions; otherwise one entry per instruction, so a handler finds
+    /// its own at its instruction's byte offset.
+    pub precomputed: Vec<u64>,
     pub children: Vec<u32>,
     pub captures: Vec<Capture>,
     pub lines: Vec<u32>,
+}
+
+/// `RtProto::precomputed` for a verified function's (relocated) code.
+fn precompute(code: &[Instr], p: &FnProto) -> Vec<u64> {
+    let uses_stack = code
+        .iter()
+        .any(|ins| matches!(ins, Instr::Push { .. } | Instr::Pop { .. }));
+    // Verified, so the table exists; an unreachable instruction never runs, and
+    // gets slot 0 (inside the window: it names a register, so `num_regs >= 1`).
+    let depths = if uses_stack {
+        depth_table(&p.code, p.max_stack).map_or_else(|_| Vec::new(), |(d, _)| d)
+    } else {
+        Vec::new()
+    };
+    let slot = |pc: usize, below: u16| match depths.get(pc) {
+        Some(&d) if d != UNREACHED && d >= below => p.num_regs as u64 + (d - below) as u64,
+        _ => 0,
+    };
+    // MODI uses the reciprocal for every divisor above 0 (for 1 it wraps to 0,
+    // which still gives remainder 0); IDIVI shifts for powers of two.
+    let entry = |pc: usize, ins: &Instr| match *ins {
+        Instr::ModI { i, .. } if i > 0 => Some(fastdiv::reciprocal(i as u32)),
+        Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => Some(fastdiv::reciprocal(i as u32)),
+        // A PUSH writes the slot at the depth before it, a POP reads the one below.
+        Instr::Push { .. } => Some(slot(pc, 0)),
+        Instr::Pop { .. } => Some(slot(pc, 1)),
+        _ => None,
+    };
+    if code
+        .iter()
+        .enumerate()
+        .any(|(pc, ins)| entry(pc, ins).is_some())
+    {
+        code.iter()
+            .enumerate()
+            .map(|(pc, ins)| entry(pc, ins).unwrap_or(0))
+            .collect()
+    } else {
+        Vec::new()
+    }
 }
 
 impl RtProto {
@@ -124,8 +168,6 @@ pub(crate) struct Frame {
     pub ip: *const Instr,
     /// Absolute index of the window's register 0.
     pub base: usize,
-    /// Depth of the virtual stack (PUSH/POP).
-    pub sp: usize,
     /// The prototype `proto` names and the closure's upvalue array, kept so that
     /// returning to this frame needs no look-ups. Both stay valid while the frame
     /// exists: prototypes are only ever appended to `Vm::protos` (each behind an
@@ -159,9 +201,6 @@ pub(crate) struct Handler {
     pub pc: usize,
     /// Absolute register that receives the error map.
     pub reg: usize,
-    /// Depth of the frame's virtual stack at the `TRYBEGIN`, restored on a catch
-    /// (the verifier checks the handler's code at this depth).
-    pub sp: usize,
 }
 
 /// How much of the instruction budget is handed out at a time (see `Vm::refuel`):
@@ -221,6 +260,10 @@ struct Watchdog {
 }
 
 impl Watchdog {
+    // Out of line: the channel's cache-line-aligned state would otherwise give
+    // every `call_value` a large, realigned stack frame.
+    #[cold]
+    #[inline(never)]
     fn start(
         after: std::time::Duration,
         interrupt: Arc<AtomicBool>,
@@ -525,20 +568,7 @@ impl Vm {
             })
             .collect();
         let field_hints = vec![std::cell::Cell::new(0); p.code.len()];
-        // MODI uses the reciprocal for every divisor above 0 (for 1 it wraps to 0,
-        // which still gives remainder 0); IDIVI shifts for powers of two.
-        let divisor = |ins: &Instr| match *ins {
-            Instr::ModI { i, .. } if i > 0 => Some(i as u32),
-            Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => Some(i as u32),
-            _ => None,
-        };
-        let divisors = if code.iter().any(|ins| divisor(ins).is_some()) {
-            code.iter()
-                .map(|ins| divisor(ins).map_or(0, fastdiv::reciprocal))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let precomputed = precompute(&code, p);
         self.protos.push(Rc::new(RtProto {
             name: p.name.clone(),
             chunk: chunk.clone(),
@@ -549,7 +579,7 @@ impl Vm {
             consts,
             const_text,
             field_hints,
-            divisors,
+            precomputed,
             children,
             captures: p.captures.clone(),
             lines: p.lines.clone(),
@@ -587,7 +617,11 @@ impl Vm {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
         self.regs[0] = f;
-        self.regs[1..=args.len()].copy_from_slice(args);
+        // (A loop, not `copy_from_slice`: a call to `memcpy` for one or two values
+        // costs more than the copies.)
+        for (slot, &arg) in self.regs[1..=args.len()].iter_mut().zip(args) {
+            *slot = arg;
+        }
         self.reg_top = self.reg_top.max(args.len() + 1);
         let watchdog = self
             .limits
@@ -646,7 +680,6 @@ impl Vm {
         self.regs[h.reg] = err;
         if let Some(f) = self.frames.last_mut() {
             f.set_pc(h.pc);
-            f.sp = h.sp;
         }
         true
     }
