@@ -149,6 +149,7 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
         Instr::Mod { a, b, c } => r3("MOD", a, b, c),
         Instr::AddI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "ADDI")),
         Instr::MulI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "MULI")),
+        Instr::MulAddI { a, b, c, i } => plain(format!("{:<11}R{a} R{b} R{c} {i}", "MULADDI")),
         Instr::ModI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "MODI")),
         Instr::IDivI { a, b, i } => plain(format!("{:<11}R{a} R{b} {i}", "IDIVI")),
         Instr::Neg { a, b } => plain(format!("{:<11}R{a} R{b}", "NEG")),

@@ -192,6 +192,7 @@ mod op {
     pub const JMPNOTGTI: u8 = 66;
     pub const JMPNOTGEI: u8 = 67;
     pub const MOVE2: u8 = 68;
+    pub const MULADDI: u8 = 69;
 }
 
 const CONST_INT: u8 = 0;
@@ -294,6 +295,10 @@ impl Writer {
                 w.svar(i as i64);
             }
             Instr::MulI { a, b, i } => w.rri(op::MULI, a, b, i),
+            Instr::MulAddI { a, b, c, i } => {
+                w.rrr(op::MULADDI, a, b, c);
+                w.svar(i as i64)
+            }
             Instr::ModI { a, b, i } => w.rri(op::MODI, a, b, i),
             Instr::IDivI { a, b, i } => w.rri(op::IDIVI, a, b, i),
             Instr::JmpNotEqI { a, i, off } => w.rij(op::JMPNOTEQI, a, i, off),
@@ -693,6 +698,12 @@ impl<'a> Reader<'a> {
             op::MOVE => Instr::Move {
                 a: self.u8()?,
                 b: self.u8()?,
+            },
+            op::MULADDI => Instr::MulAddI {
+                a: self.u8()?,
+                b: self.u8()?,
+                c: self.u8()?,
+                i: self.svar_i32("immediate")?,
             },
             op::MOVE2 => Instr::Move2 {
                 a: self.u8()?,

@@ -119,6 +119,10 @@ pub enum Instr {
     AddI { a: Reg, b: Reg, i: i32 },
     /// R[a] := R[b] * i
     MulI { a: Reg, b: Reg, i: i32 },
+    /// R[a] := R[b] * i + R[c], exactly as `MULI` into a temporary and then `ADD`
+    /// (`x * 3 + y` with `y` a local: one dispatch, and the product never goes
+    /// through a register).
+    MulAddI { a: Reg, b: Reg, c: Reg, i: i32 },
     /// R[a] := R[b] % i
     ModI { a: Reg, b: Reg, i: i32 },
     /// R[a] := R[b] // i
@@ -361,6 +365,11 @@ impl Instr {
             NewMap { a, b, c } => {
                 f(a, 1);
                 f(b, 2 * c as usize);
+            }
+            MulAddI { a, b, c, .. } => {
+                f(a, 1);
+                f(b, 1);
+                f(c, 1);
             }
             Move2 { a, b, c, d } => {
                 f(a, 1);

@@ -426,6 +426,13 @@ mod tests {
             d: 2,
         };
         assert!(err(vec![move2, Return0], 2, 0).contains("R2 out of range"));
+        let muladd = MulAddI {
+            a: 0,
+            b: 1,
+            c: 2,
+            i: 3,
+        };
+        assert!(err(vec![muladd, Return0], 2, 0).contains("R2 out of range"));
         assert!(err(vec![Call { a: 0, b: 2 }, Return0], 2, 0).contains("R0..R3"));
         assert!(err(
             vec![

@@ -16,14 +16,21 @@ impl Compiler<'_> {
     /// Compiles `e` so that its value ends up in an existing register: a local's own
     /// register when `e` names one, else a new temporary.
     pub(super) fn expr_any(&mut self, e: &Expr) -> Result<Reg, CompileError> {
-        if let ExprKind::Name(name) = &e.kind {
-            if let Some(i) = self.fr().resolve_local(name) {
-                return Ok(self.fr().locals[i].reg);
-            }
+        if let Some(r) = self.local_reg(e) {
+            return Ok(r);
         }
         let r = self.alloc(e.span)?;
         self.expr_to(e, r)?;
         Ok(r)
+    }
+
+    /// The register of `e` when it names a local (reading it emits nothing).
+    fn local_reg(&self, e: &Expr) -> Option<Reg> {
+        let ExprKind::Name(name) = &e.kind else {
+            return None;
+        };
+        let i = self.fr().resolve_local(name)?;
+        Some(self.fr().locals[i].reg)
     }
 
     /// Whether `r` holds a live local (so writing it early would clobber a variable
@@ -152,6 +159,20 @@ impl Compiler<'_> {
                 }
             },
             ExprKind::Binary(op, l, r) => {
+                // `x * k + y` with a literal `k` and a local `y`: one MULADDI. The
+                // order of evaluation is kept: `y` is read after the product in
+                // both forms, and reading a local runs nothing.
+                if let (BinOp::Add, ExprKind::Binary(BinOp::Mul, x, k), Some(c)) =
+                    (op, &l.kind, self.local_reg(r))
+                {
+                    if let Some(i) = int_literal_i32(k) {
+                        let b = self.expr_any(x)?;
+                        self.set_line(e.span);
+                        self.emit(Instr::MulAddI { a: dst, b, c, i });
+                        self.finish_expr(mark, saved_line);
+                        return Ok(());
+                    }
+                }
                 if let ExprKind::Int(i) = r.kind {
                     if let Some((make, imm)) = imm_arith(*op, i) {
                         let b = self.expr_any(l)?;
@@ -391,6 +412,14 @@ impl Compiler<'_> {
 }
 
 type ImmOp = fn(Reg, Reg, i32) -> Instr;
+
+/// The value of an Int literal that fits an `i32` immediate.
+fn int_literal_i32(e: &Expr) -> Option<i32> {
+    match e.kind {
+        ExprKind::Int(i) => i32::try_from(i).ok(),
+        _ => None,
+    }
+}
 
 /// The immediate form of `R[b] op i` (a constructor and the immediate), when there
 /// is one and `i` fits. Subtraction becomes `ADDI` of the negation.

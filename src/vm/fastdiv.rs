@@ -14,9 +14,12 @@ pub fn reciprocal(d: u32) -> u64 {
     (u64::MAX / d as u64).wrapping_add(1)
 }
 
-/// `n % d` for `n < 2^32`, given `m = reciprocal(d)`.
+/// `n % d` for `n < 2^32` and `1 <= d < 2^32`, given `m = reciprocal(d)`.
+/// (`d` is taken as a `u64` so that a caller holding it as a sign-extended
+/// positive `i32` passes it as is: LLVM then multiplies unsigned, without the
+/// correction for a negative operand that a `u32` widened again adds.)
 #[inline(always)]
-pub fn rem(n: u32, m: u64, d: u32) -> u32 {
+pub fn rem(n: u32, m: u64, d: u64) -> u32 {
     let low = m.wrapping_mul(n as u64);
     ((low as u128 * d as u128) >> 64) as u32
 }
@@ -49,7 +52,7 @@ mod tests {
                 seed as u32
             });
             for n in edges.into_iter().chain(random) {
-                assert_eq!(rem(n, m, d), n % d, "{n} % {d}");
+                assert_eq!(rem(n, m, d as u64), n % d, "{n} % {d}");
                 if d >= 2 {
                     assert_eq!(quot(n, m), n / d, "{n} / {d}");
                 }

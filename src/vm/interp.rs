@@ -476,12 +476,28 @@ impl Vm {
                         },
                         _ => break instr,
                     },
+                    Instr::MulAddI { a, b, c, i } => match (rd!(b), rd!(c)) {
+                        (Value::Int(x), Value::Int(y)) => {
+                            match x.checked_mul(i as i64).and_then(|p| p.checked_add(*y)) {
+                                Some(v) => reg!(a) = Value::Int(v),
+                                None => break instr,
+                            }
+                        }
+                        (Value::Float(x), Value::Float(y)) => {
+                            reg!(a) = Value::Float(*x * i as f64 + *y)
+                        }
+                        _ => break instr,
+                    },
                     Instr::ModI { a, b, i } => match rd!(b) {
                         // A dividend in 0..2^32 (where floored and truncated modulo
                         // agree) by the reciprocal computed at load (for every
                         // divisor above 0, powers of two included).
                         &Value::Int(x) if i > 0 && (x as u64) >> 32 == 0 => {
-                            let r = fastdiv::rem(x as u32, divisor!(), i as u32);
+                            // (`black_box`: knowing `i > 0`, LLVM would widen it as
+                            // signed and correct the 128-bit product for a negative
+                            // factor, one more step on the dividend's path.)
+                            let d = std::hint::black_box(i as u32);
+                            let r = fastdiv::rem(x as u32, divisor!(), d as u64);
                             reg!(a) = Value::Int(r as i64)
                         }
                         Value::Int(x) if i > 0 && i & (i - 1) == 0 => {
@@ -956,6 +972,16 @@ impl Vm {
                         reg!(a) = v;
                     }
                 },
+                // MULI then ADD, with their errors (the product is no heap value:
+                // no collection can happen between the two).
+                Instr::MulAddI { a, b, c, i } => {
+                    let (x, y) = (*rd!(b), *rd!(c));
+                    let product =
+                        try_op!(ops::arith(self, ops::Arith::Mul, x, Value::Int(i as i64)));
+                    let v = try_op!(ops::arith(self, ops::Arith::Add, product, y));
+                    reg!(a) = v;
+                    gc_point!();
+                }
                 Instr::ModI { a, b, i } => match rd!(b) {
                     // A power-of-two divisor needs no division: floored modulo by 2^k
                     // keeps the low k bits, for negative x too.
