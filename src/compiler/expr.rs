@@ -24,6 +24,26 @@ impl Compiler<'_> {
         Ok(r)
     }
 
+    /// The register already holding `e` at the start of an `else if` (see
+    /// `FuncState::known`), reserved as the next temporary, when `e` is the value
+    /// the previous condition compared.
+    fn known_value(&mut self, e: &Expr) -> Option<Reg> {
+        let (at, expr, reg) = self.f().known.take()?;
+        let here = self.fr().proto.code.len();
+        if at != here || reg as u32 != self.mark() || !same_pure_value(&expr, e) {
+            return None;
+        }
+        self.f().alloc()
+    }
+
+    /// Records that the comparison being compiled tests `l`, held in `a`, when
+    /// `l` is a side-effect-free computation in a temporary (see
+    /// `FuncState::compared`).
+    fn note_compared(&mut self, l: &Expr, a: Reg) {
+        let temp = !self.is_local_reg(a) && !matches!(l.kind, ExprKind::Name(_));
+        self.f().compared = (temp && same_pure_value(l, l)).then(|| (l.clone(), a));
+    }
+
     /// The register of `e` when it names a local (reading it emits nothing).
     fn local_reg(&self, e: &Expr) -> Option<Reg> {
         let ExprKind::Name(name) = &e.kind else {
@@ -342,6 +362,7 @@ impl Compiler<'_> {
     /// Compiles a condition; returns the jumps taken when it is false (to be patched
     /// to the else branch or loop exit). Falls through when it is true.
     pub(super) fn cond_false(&mut self, e: &Expr) -> Result<Vec<usize>, CompileError> {
+        self.f().compared = None;
         self.enter(e.span)?;
         let saved_line = self.set_line(e.span);
         let mark = self.mark();
@@ -352,9 +373,13 @@ impl Compiler<'_> {
                 l,
                 r,
             ) => {
-                let a = self.expr_any(l)?;
+                let a = match self.known_value(l) {
+                    Some(a) => a,
+                    None => self.expr_any(l)?,
+                };
                 if let ExprKind::Int(i) = r.kind {
                     if let Ok(i) = i16::try_from(i) {
+                        self.note_compared(l, a);
                         self.set_line(e.span);
                         let instr = match op {
                             BinOp::Lt => Instr::JmpNotLtI { a, i, off: 0 },
@@ -370,6 +395,10 @@ impl Compiler<'_> {
                     }
                 }
                 let b = self.expr_any(r)?;
+                // (Only when `r` ran nothing that could change what `l` reads.)
+                if same_pure_value(r, r) {
+                    self.note_compared(l, a);
+                }
                 self.set_line(e.span);
                 let instr = match op {
                     BinOp::Lt => Instr::JmpNotLt { a, b, off: 0 },
@@ -412,6 +441,33 @@ impl Compiler<'_> {
 }
 
 type ImmOp = fn(Reg, Reg, i32) -> Instr;
+
+/// Whether `a` and `b` are the same side-effect-free computation (literals, names,
+/// arithmetic and negation of those), spans aside. Computed twice with nothing run
+/// in between, such an expression gives the same value.
+fn same_pure_value(a: &Expr, b: &Expr) -> bool {
+    match (&a.kind, &b.kind) {
+        (ExprKind::Int(x), ExprKind::Int(y)) => x == y,
+        (ExprKind::Float(x), ExprKind::Float(y)) => x.to_bits() == y.to_bits(),
+        (ExprKind::Name(x), ExprKind::Name(y)) => x == y,
+        (ExprKind::Unary(UnOp::Neg, x), ExprKind::Unary(UnOp::Neg, y)) => same_pure_value(x, y),
+        (ExprKind::Binary(o, l1, r1), ExprKind::Binary(p, l2, r2)) => {
+            o == p
+                && matches!(
+                    o,
+                    BinOp::Add
+                        | BinOp::Sub
+                        | BinOp::Mul
+                        | BinOp::Div
+                        | BinOp::FloorDiv
+                        | BinOp::Mod
+                )
+                && same_pure_value(l1, l2)
+                && same_pure_value(r1, r2)
+        }
+        _ => false,
+    }
+}
 
 /// The value of an Int literal that fits an `i32` immediate.
 fn int_literal_i32(e: &Expr) -> Option<i32> {

@@ -1,6 +1,7 @@
 //! Per-function compile state: locals and their registers, scopes, captures,
 //! loops, the constant pool and the code being emitted.
 
+use crate::ast::Expr;
 use crate::bytecode::{Capture, Constant, FnProto, Instr, Reg, TypeTag};
 use std::collections::HashMap;
 
@@ -54,6 +55,14 @@ pub(super) struct FuncState {
     /// The last position taken as a jump target (every target comes from `here`):
     /// `emit` may drop a redundant instruction only where no jump can land.
     label: std::cell::Cell<usize>,
+    /// Set by `cond_false` for a comparison that is one conditional jump: the
+    /// left operand, a side-effect-free computation, and the temporary register
+    /// holding its value when the jump is taken.
+    pub compared: Option<(Expr, Reg)>,
+    /// Where an `else if` condition may reuse that value: at this position (the
+    /// start of the `else`, reached only by that jump, so the register still
+    /// holds it).
+    pub known: Option<(usize, Expr, Reg)>,
 }
 
 /// Registers a window may use (operands are u8).
@@ -76,12 +85,15 @@ impl FuncState {
             ret_type: None,
             consts: HashMap::new(),
             label: std::cell::Cell::new(0),
+            compared: None,
+            known: None,
         }
     }
 
     pub fn finish(mut self) -> FnProto {
         self.proto.captures = self.upvals.iter().map(|u| u.capture).collect();
         thread_jumps(&mut self.proto.code);
+        copy_loop_ends(&mut self.proto.code, &mut self.proto.lines);
         self.proto
     }
 
@@ -233,5 +245,68 @@ fn thread_jumps(code: &mut [Instr]) {
             Some(&r @ (Instr::Return { .. } | Instr::Return0)) => r,
             _ => Instr::Jmp { off: rel(dest) },
         };
+    }
+}
+
+/// A forward `JMP` to a numeric loop's `FORLOOP` (the end of an `if` branch that
+/// ends the body, a `continue`) becomes a copy of that `FORLOOP`, which jumps back
+/// to the body itself, followed by a `JMP` past the original for when the loop
+/// ends: a round through that branch saves a dispatch. Inserting the exit jumps
+/// moves later instructions, so every jump offset is recomputed.
+fn copy_loop_ends(code: &mut Vec<Instr>, lines: &mut Vec<u32>) {
+    let target = |pc: usize, off: i32| (pc as i64 + 1 + off as i64) as usize;
+    let loop_end = |pc: usize, ins: &Instr| match *ins {
+        Instr::Jmp { off } if off >= 0 => match code.get(target(pc, off)) {
+            Some(Instr::ForLoop { .. }) => Some(target(pc, off)),
+            _ => None,
+        },
+        _ => None,
+    };
+    // Where each instruction goes: one slot further for every copy before it.
+    let mut moved = Vec::with_capacity(code.len() + 1);
+    let mut extra = 0;
+    for (pc, ins) in code.iter().enumerate() {
+        moved.push(pc + extra);
+        if loop_end(pc, ins).is_some() {
+            extra += 1;
+        }
+    }
+    if extra == 0 {
+        return;
+    }
+    moved.push(code.len() + extra);
+    let rel = |from: usize, to: usize| (to as i64 - (from as i64 + 1)) as i32;
+    let mut out = Vec::with_capacity(code.len() + extra);
+    let mut out_lines = Vec::with_capacity(code.len() + extra);
+    for (pc, ins) in code.iter().enumerate() {
+        let line = lines.get(pc).copied().unwrap_or(0);
+        let at = moved[pc];
+        if let Some(end) = loop_end(pc, ins) {
+            let Instr::ForLoop { a, inclusive, off } = code[end] else {
+                continue;
+            };
+            let end_line = lines.get(end).copied().unwrap_or(line);
+            let body = target(end, off);
+            out.push(Instr::ForLoop {
+                a,
+                inclusive,
+                off: rel(at, moved[body]),
+            });
+            out.push(Instr::Jmp {
+                off: rel(at + 1, moved[end + 1]),
+            });
+            out_lines.extend([end_line, end_line]);
+        } else {
+            let mut ins = *ins;
+            if let Some(off) = ins.jump_mut() {
+                *off = rel(at, moved[target(pc, *off)]);
+            }
+            out.push(ins);
+            out_lines.push(line);
+        }
+    }
+    *code = out;
+    if !lines.is_empty() {
+        *lines = out_lines;
     }
 }

@@ -99,12 +99,20 @@ impl Compiler<'_> {
                 otherwise,
             } => {
                 let to_else = self.cond_false(cond)?;
+                let compared = self.f().compared.take();
                 self.block(then)?;
                 match otherwise {
                     Some(other) => {
                         let to_end = self.emit(Instr::Jmp { off: 0 });
+                        let single = to_else.len() == 1;
                         for j in to_else {
                             self.f().patch_here(j);
+                        }
+                        // An `else if` comparing the same value may take it from
+                        // the register the first comparison left it in.
+                        if let (true, Some((expr, reg))) = (single, compared) {
+                            let at = self.f().here();
+                            self.f().known = Some((at, expr, reg));
                         }
                         match &other.kind {
                             StmtKind::Block(b) => self.block(b)?,
