@@ -18,34 +18,7 @@ impl Vm {
     pub(crate) fn enter(&mut self, f: usize, nargs: usize) -> Result<Option<Value>, Raise> {
         match self.regs[f] {
             Value::Func(c) => {
-                let closure = self.heap.closure(c);
-                let (pid, upvals) = (closure.proto, closure.upvals.as_ptr());
-                let proto = &self.protos[pid as usize];
-                if proto.arity as usize != nargs {
-                    return Err(arity_error(&proto.name, proto.arity as usize, nargs));
-                }
-                if self.frames.len() >= self.limits.max_call_depth {
-                    return Err("stack overflow".into());
-                }
-                let base = f + 1;
-                let need = base + proto.window();
-                if need > self.regs.len() {
-                    if need > MAX_REGISTERS {
-                        return Err("stack overflow".into());
-                    }
-                    let new_len = (need * 2).clamp(256, MAX_REGISTERS);
-                    self.regs.resize(new_len, Value::Nil);
-                }
-                self.reg_top = self.reg_top.max(need);
-                let rt: *const RtProto = &**proto;
-                self.frames.push(Frame {
-                    closure: c,
-                    proto: pid,
-                    ip: proto.code.as_ptr(),
-                    base,
-                    rt,
-                    upvals,
-                });
+                self.push_frame(c, f, nargs)?;
                 Ok(None)
             }
             Value::Native(i) => {
@@ -67,6 +40,42 @@ impl Vm {
         }
     }
 
+    /// Starts a frame for closure `c` in absolute register `f`, called with the
+    /// `nargs` registers after it (inlined into `enter` and into the host's
+    /// `call_value`).
+    #[inline(always)]
+    pub(crate) fn push_frame(&mut self, c: ObjRef, f: usize, nargs: usize) -> Result<(), Raise> {
+        let closure = self.heap.closure(c);
+        let (pid, upvals) = (closure.proto, closure.upvals.as_ptr());
+        let proto = &self.protos[pid as usize];
+        if proto.arity as usize != nargs {
+            return Err(arity_error(&proto.name, proto.arity as usize, nargs));
+        }
+        if self.frames.len() >= self.limits.max_call_depth {
+            return Err("stack overflow".into());
+        }
+        let base = f + 1;
+        let need = base + proto.window();
+        if need > self.regs.len() {
+            if need > MAX_REGISTERS {
+                return Err("stack overflow".into());
+            }
+            let new_len = (need * 2).clamp(256, MAX_REGISTERS);
+            self.regs.resize(new_len, Value::Nil);
+        }
+        self.reg_top = self.reg_top.max(need);
+        let rt: *const RtProto = &**proto;
+        self.frames.push(Frame {
+            closure: c,
+            proto: pid,
+            ip: proto.code.as_ptr(),
+            base,
+            rt,
+            upvals,
+        });
+        Ok(())
+    }
+
     /// Runs frames until the entry frame returns.
     pub(crate) fn run(&mut self) -> Result<Value, Raise> {
         let Some(&frame) = self.frames.last() else {
@@ -82,7 +91,8 @@ impl Vm {
                 unsafe { &*Rc::as_ptr(rc) }
             }};
         }
-        let mut proto: &RtProto = proto_of!(frame.proto);
+        // SAFETY: `rt` is valid while its frame exists (see `Frame`).
+        let mut proto: &RtProto = unsafe { &*frame.rt };
         // The next instruction and the window's register 0, as pointers: the loop
         // carries as little state as possible so that it stays in machine
         // registers. Both are re-derived whenever the frame changes (and `regs`

@@ -627,7 +627,13 @@ impl Vm {
             .limits
             .timeout
             .map(|t| Watchdog::start(t, self.interrupt.clone(), self.timed_out.clone()));
-        let mut result = match self.enter(0, args.len()) {
+        // A closure (the common case) gets its frame without the detour through
+        // `enter`'s result.
+        let entered = match f {
+            Value::Func(c) => self.push_frame(c, 0, args.len()).map(|()| None),
+            _ => self.enter(0, args.len()),
+        };
+        let mut result = match entered {
             Ok(Some(v)) => Ok(v),
             Ok(None) => self.execute(),
             Err(raise) => Err(self.finish_error(raise)),
