@@ -603,16 +603,15 @@ impl Vm {
                         let (Value::Int(i), &Value::Int(end)) = (&mut reg!(a), rd!(a + 1)) else {
                             break instr;
                         };
-                        // Another round if `i + 1 <= end` (inclusive) or `i + 1 < end`
-                        // (`i < end - 1`, where `i64::MIN - 1` saturates to a limit
-                        // no counter is below); either way `i + 1` cannot overflow.
-                        let limit = if inclusive {
-                            end
+                        // Another round if `i + 1 <= end` (inclusive: `i < end`, so
+                        // `i + 1` cannot overflow) or `i + 1 < end` (none after
+                        // `i64::MAX`).
+                        let next = if inclusive {
+                            (*i < end).then(|| *i + 1)
                         } else {
-                            end.saturating_sub(1)
+                            i.checked_add(1).filter(|&n| n < end)
                         };
-                        if *i < limit {
-                            let next = *i + 1;
+                        if let Some(next) = next {
                             // The verifier proved `off < 0` (FORLOOP jumps back), so
                             // this charges `-off`.
                             let fuel = self.fuel + off as i64;
