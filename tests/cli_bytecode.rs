@@ -2,6 +2,7 @@
 //! `vela disasm`, and how bad files are reported.
 
 use std::path::{Path, PathBuf};
+use vela::bytecode::format::FORMAT_VERSION;
 
 mod common;
 use common::{stderr, stdout, vela};
@@ -120,7 +121,9 @@ fn bad_bytecode_is_a_load_error() {
     let o = vela(&["run", s(&cut)]);
     assert!(
         stderr(&o).contains("(format 7); this is vela")
-            && stderr(&o).ends_with("(format 1): recompile the source\n"),
+            && stderr(&o).ends_with(&format!(
+                "(format {FORMAT_VERSION}): recompile the source\n"
+            )),
         "{}",
         stderr(&o)
     );
@@ -217,7 +220,7 @@ fn disasm_lists_source_and_bytecode() {
     let (first, rest) = from_file.split_once('\n').expect("header line");
     assert!(
         first.starts_with(&format!(
-            "; {}: vela bytecode format 1, written by vela ",
+            "; {}: vela bytecode format {FORMAT_VERSION}, written by vela ",
             s(&out)
         )),
         "{first}"

@@ -16,7 +16,7 @@ use std::fmt;
 /// final `\n` catches LF → CRLF.
 pub const MAGIC: &[u8; 10] = b"\x89VELAC\r\n\x1a\n";
 /// The version of the layout below; bumped on any change to it.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// The version of the compiler that writes (and the VM that reads) files.
 pub const VELA_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -1274,13 +1274,14 @@ mod tests {
     #[test]
     fn other_format_versions_are_refused() {
         let mut bytes = write(&compiled("print(1)"), false);
-        bytes[MAGIC.len()] = 2;
+        let other = FORMAT_VERSION + 1;
+        bytes[MAGIC.len()] = other as u8;
         bytes[MAGIC.len() + 3] = b'9';
         let mut writer = VELA_VERSION.to_string();
         writer.replace_range(0..1, "9");
         assert_eq!(
             read(&bytes).unwrap_err().to_string(),
-            format!("written by vela {writer} (format 2); this is vela {VELA_VERSION} (format 1): recompile the source")
+            format!("written by vela {writer} (format {other}); this is vela {VELA_VERSION} (format {FORMAT_VERSION}): recompile the source")
         );
     }
 
