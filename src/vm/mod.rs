@@ -729,6 +729,7 @@ impl Vm {
         err
     }
 
+    #[inline(always)]
     fn reset_after_run(&mut self) {
         self.interrupt.store(false, Ordering::Relaxed);
         self.timed_out.store(false, Ordering::Relaxed);
