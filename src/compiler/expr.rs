@@ -41,7 +41,7 @@ impl Compiler<'_> {
     /// `FuncState::compared`).
     fn note_compared(&mut self, l: &Expr, a: Reg) {
         let temp = !self.is_local_reg(a) && !matches!(l.kind, ExprKind::Name(_));
-        self.f().compared = (temp && same_pure_value(l, l)).then(|| (l.clone(), a));
+        self.f().compared = (temp && is_pure(l)).then(|| (l.clone(), a));
     }
 
     /// The register of `e` when it names a local (reading it emits nothing).
@@ -396,7 +396,7 @@ impl Compiler<'_> {
                 }
                 let b = self.expr_any(r)?;
                 // (Only when `r` ran nothing that could change what `l` reads.)
-                if same_pure_value(r, r) {
+                if is_pure(r) {
                     self.note_compared(l, a);
                 }
                 self.set_line(e.span);
@@ -467,6 +467,11 @@ fn same_pure_value(a: &Expr, b: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `e` is a side-effect-free computation (see `same_pure_value`).
+fn is_pure(e: &Expr) -> bool {
+    same_pure_value(e, e)
 }
 
 /// The value of an Int literal that fits an `i32` immediate.

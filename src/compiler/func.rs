@@ -255,9 +255,10 @@ fn thread_jumps(code: &mut [Instr]) {
 /// moves later instructions, so every jump offset is recomputed.
 fn copy_loop_ends(code: &mut Vec<Instr>, lines: &mut Vec<u32>) {
     let target = |pc: usize, off: i32| (pc as i64 + 1 + off as i64) as usize;
+    // The position of the FORLOOP a forward JMP lands on, and that FORLOOP.
     let loop_end = |pc: usize, ins: &Instr| match *ins {
         Instr::Jmp { off } if off >= 0 => match code.get(target(pc, off)) {
-            Some(Instr::ForLoop { .. }) => Some(target(pc, off)),
+            Some(&end @ Instr::ForLoop { .. }) => Some((target(pc, off), end)),
             _ => None,
         },
         _ => None,
@@ -281,17 +282,12 @@ fn copy_loop_ends(code: &mut Vec<Instr>, lines: &mut Vec<u32>) {
     for (pc, ins) in code.iter().enumerate() {
         let line = lines.get(pc).copied().unwrap_or(0);
         let at = moved[pc];
-        if let Some(end) = loop_end(pc, ins) {
-            let Instr::ForLoop { a, inclusive, off } = code[end] else {
-                continue;
-            };
+        if let Some((end, mut copy)) = loop_end(pc, ins) {
             let end_line = lines.get(end).copied().unwrap_or(line);
-            let body = target(end, off);
-            out.push(Instr::ForLoop {
-                a,
-                inclusive,
-                off: rel(at, moved[body]),
-            });
+            if let Some(off) = copy.jump_mut() {
+                *off = rel(at, moved[target(end, *off)]);
+            }
+            out.push(copy);
             out.push(Instr::Jmp {
                 off: rel(at + 1, moved[end + 1]),
             });
