@@ -818,9 +818,11 @@ impl Vm {
                             break instr;
                         }
                         self.frames.clear();
-                        let v = load!(a);
-                        self.regs[0] = v;
-                        return Ok(v);
+                        // SAFETY: with one frame this is the entry frame, which
+                        // `call_value` starts at base 1 (its callee in register 0), so
+                        // register -1 of this window is register 0 of the file.
+                        copy_into!(*unsafe { &mut *regs.sub(1) }, rd!(a));
+                        return Ok(load!(a));
                     }
                     // The virtual stack: the loader computed each PUSH's and POP's
                     // slot (register num_regs + depth) from the verified depths, and
