@@ -170,6 +170,11 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
         Instr::JmpEq { a, b, off } => jcmp("JMPEQ", a, b, off),
         Instr::JmpNotEqI { a, i, off } => jimm("JMPNOTEQI", a, i, off),
         Instr::JmpEqI { a, i, off } => jimm("JMPEQI", a, i, off),
+        Instr::JmpModNotEqI { a, b, c, k, off } => plain(format!(
+            "{} R{a} R{b} {k} {c} {}",
+            "JMPMODNOTEQI",
+            target(off as i32)
+        )),
         Instr::JmpNotLtI { a, i, off } => jimm("JMPNOTLTI", a, i, off),
         Instr::JmpNotLeI { a, i, off } => jimm("JMPNOTLEI", a, i, off),
         Instr::JmpNotGtI { a, i, off } => jimm("JMPNOTGTI", a, i, off),

@@ -193,6 +193,7 @@ mod op {
     pub const JMPNOTGEI: u8 = 67;
     pub const MOVE2: u8 = 68;
     pub const MULADDI: u8 = 69;
+    pub const JMPMODNOTEQI: u8 = 70;
 }
 
 const CONST_INT: u8 = 0;
@@ -298,6 +299,12 @@ impl Writer {
             Instr::MulAddI { a, b, c, i } => {
                 w.rrr(op::MULADDI, a, b, c);
                 w.svar(i as i64)
+            }
+            Instr::JmpModNotEqI { a, b, c, k, off } => {
+                w.rr(op::JMPMODNOTEQI, a, b);
+                w.svar(c as i64);
+                w.var(k as u64);
+                w.svar(off as i64)
             }
             Instr::ModI { a, b, i } => w.rri(op::MODI, a, b, i),
             Instr::IDivI { a, b, i } => w.rri(op::IDIVI, a, b, i),
@@ -643,9 +650,13 @@ impl<'a> Reader<'a> {
         })
     }
     fn svar_i32(&mut self, what: &str) -> R<i32> {
+        self.svar_small(what)
+    }
+    /// A signed field narrower than 64 bits (`i32`, `i16`, `i8`), range-checked.
+    fn svar_small<T: TryFrom<i64>>(&mut self, what: &str) -> R<T> {
         let start = self.pos;
         let v = self.svar()?;
-        i32::try_from(v).or_else(|_| {
+        T::try_from(v).or_else(|_| {
             self.pos = start;
             self.corrupt(format!("{what} {v} out of range"))
         })
@@ -698,6 +709,13 @@ impl<'a> Reader<'a> {
             op::MOVE => Instr::Move {
                 a: self.u8()?,
                 b: self.u8()?,
+            },
+            op::JMPMODNOTEQI => Instr::JmpModNotEqI {
+                a: self.u8()?,
+                b: self.u8()?,
+                c: self.svar_small("comparand")?,
+                k: self.var_u16("divisor")?,
+                off: self.svar_small("jump offset")?,
             },
             op::MULADDI => Instr::MulAddI {
                 a: self.u8()?,

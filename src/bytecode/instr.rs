@@ -163,6 +163,17 @@ pub enum Instr {
 
     /// if not (R[a] == i) then pc += off (compare with an immediate; likewise below)
     JmpNotEqI { a: Reg, i: i16, off: i32 },
+    /// R[a] := R[b] % k, then `JMPNOTEQI a c off`: the remainder test of
+    /// `if x % 3 == 1 {`, made by the compiler's last pass from a MODI and the
+    /// JMPNOTEQI after it (`k >= 1`; the offset is final when it is made, and is
+    /// never patched).
+    JmpModNotEqI {
+        a: Reg,
+        b: Reg,
+        c: i8,
+        k: u16,
+        off: i16,
+    },
     /// if R[a] == i then pc += off
     JmpEqI { a: Reg, i: i16, off: i32 },
     /// if not (R[a] < i) then pc += off
@@ -272,6 +283,9 @@ impl Instr {
     /// The jump offset of a branching instruction: it may continue at
     /// `pc + 1 + offset`.
     pub fn jump(&self) -> Option<i32> {
+        if let Instr::JmpModNotEqI { off, .. } = *self {
+            return Some(off as i32);
+        }
         let mut copy = *self;
         copy.jump_mut().map(|off| *off)
     }
@@ -370,6 +384,10 @@ impl Instr {
                 f(a, 1);
                 f(b, 1);
                 f(c, 1);
+            }
+            JmpModNotEqI { a, b, .. } => {
+                f(a, 1);
+                f(b, 1);
             }
             Move2 { a, b, c, d } => {
                 f(a, 1);

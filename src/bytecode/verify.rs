@@ -225,6 +225,8 @@ fn operands(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> Result<()
         Instr::CheckType { k, .. } | Instr::GetField { k, .. } | Instr::SetField { k, .. } => {
             kstr(k)?
         }
+        // (The VM divides by the reciprocal it computes from `k`.)
+        Instr::JmpModNotEqI { k: 0, .. } => return Err("JMPMODNOTEQI by 0".to_string()),
         _ => {}
     }
     // Fact: every jump target is an instruction of this function. Only JMP and
@@ -433,6 +435,15 @@ mod tests {
             i: 3,
         };
         assert!(err(vec![muladd, Return0], 2, 0).contains("R2 out of range"));
+        let modjmp = |k| JmpModNotEqI {
+            a: 0,
+            b: 0,
+            c: 1,
+            k,
+            off: 0,
+        };
+        assert!(err(vec![modjmp(0), Return0], 1, 0).contains("by 0"));
+        assert!(verify(&program(vec![modjmp(3), Return0], 1, 0)).is_ok());
         assert!(err(vec![Call { a: 0, b: 2 }, Return0], 2, 0).contains("R0..R3"));
         assert!(err(
             vec![

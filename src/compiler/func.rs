@@ -94,6 +94,7 @@ impl FuncState {
         self.proto.captures = self.upvals.iter().map(|u| u.capture).collect();
         thread_jumps(&mut self.proto.code);
         copy_loop_ends(&mut self.proto.code, &mut self.proto.lines);
+        fuse_remainder_tests(&mut self.proto.code, &mut self.proto.lines);
         self.proto
     }
 
@@ -251,54 +252,122 @@ fn thread_jumps(code: &mut [Instr]) {
 /// A forward `JMP` to a numeric loop's `FORLOOP` (the end of an `if` branch that
 /// ends the body, a `continue`) becomes a copy of that `FORLOOP`, which jumps back
 /// to the body itself, followed by a `JMP` past the original for when the loop
-/// ends: a round through that branch saves a dispatch. Inserting the exit jumps
-/// moves later instructions, so every jump offset is recomputed.
+/// ends: a round through that branch saves a dispatch.
 fn copy_loop_ends(code: &mut Vec<Instr>, lines: &mut Vec<u32>) {
-    let target = |pc: usize, off: i32| (pc as i64 + 1 + off as i64) as usize;
-    // The position of the FORLOOP a forward JMP lands on, and that FORLOOP.
-    let loop_end = |pc: usize, ins: &Instr| match *ins {
-        Instr::Jmp { off } if off >= 0 => match code.get(target(pc, off)) {
-            Some(&end @ Instr::ForLoop { .. }) => Some((target(pc, off), end)),
-            _ => None,
-        },
-        _ => None,
-    };
-    // Where each instruction goes: one slot further for every copy before it.
-    let mut moved = Vec::with_capacity(code.len() + 1);
-    let mut extra = 0;
+    let snapshot = code.clone();
+    rewrite(code, lines, |pc, ins| {
+        let Instr::Jmp { off } = *ins else {
+            return None;
+        };
+        let end = jump_target(pc, off);
+        let copy @ Instr::ForLoop { off: back, .. } = *snapshot.get(end)? else {
+            return None;
+        };
+        (off >= 0).then(|| {
+            vec![
+                (copy, Some(jump_target(end, back)), Some(end)),
+                (Instr::Jmp { off: 0 }, Some(end + 1), Some(end)),
+            ]
+        })
+    });
+}
+
+/// A `MODI` into a temporary followed by a `JMPNOTEQI` on it (`if x % k == c {`)
+/// becomes one `JMPMODNOTEQI`, when no jump lands on the `JMPNOTEQI` and the
+/// operands fit its fields: `1 <= k <= 65535`, `c` an `i8`, and the distance an
+/// `i16` (the code only moves closer, so the old distance bounds the new one).
+fn fuse_remainder_tests(code: &mut Vec<Instr>, lines: &mut Vec<u32>) {
+    let mut landed_on = vec![false; code.len() + 1];
     for (pc, ins) in code.iter().enumerate() {
-        moved.push(pc + extra);
-        if loop_end(pc, ins).is_some() {
-            extra += 1;
+        if let Some(off) = ins.jump() {
+            if let Some(t) = landed_on.get_mut(jump_target(pc, off)) {
+                *t = true;
+            }
         }
     }
-    if extra == 0 {
+    let snapshot = code.clone();
+    rewrite(code, lines, |pc, ins| {
+        if pc > 0 && fusable(&snapshot[pc - 1..=pc], pc, landed_on[pc]).is_some() {
+            return Some(Vec::new());
+        }
+        let (k, c, target) = fusable(snapshot.get(pc..=pc + 1)?, pc + 1, landed_on[pc + 1])?;
+        let Instr::ModI { a, b, .. } = *ins else {
+            return None;
+        };
+        let fused = Instr::JmpModNotEqI { a, b, c, k, off: 0 };
+        Some(vec![(fused, Some(target), None)])
+    });
+}
+
+/// For `[MODI, JMPNOTEQI]` (the second at `second`) that can become one
+/// `JMPMODNOTEQI`: its divisor, comparand and the old position the jump lands on.
+fn fusable(pair: &[Instr], second: usize, landed_on: bool) -> Option<(u16, i8, usize)> {
+    let [Instr::ModI { a, i: k, .. }, Instr::JmpNotEqI { a: t, i: c, off }] = *pair else {
+        return None;
+    };
+    if a != t || landed_on || k < 1 || i16::try_from(off as i64 + 1).is_err() {
+        return None;
+    }
+    let k = u16::try_from(k).ok()?;
+    let c = i8::try_from(c).ok()?;
+    Some((k, c, jump_target(second, off)))
+}
+
+/// Where a jump at `pc` with offset `off` lands.
+fn jump_target(pc: usize, off: i32) -> usize {
+    (pc as i64 + 1 + off as i64) as usize
+}
+
+/// One instruction's replacement in a `rewrite`: each new instruction, the old
+/// position its jump must land on (if it jumps), and the old position whose line
+/// it takes (its own when `None`). An empty list drops the instruction; no jump
+/// may land on a dropped one.
+type Replacement = Vec<(Instr, Option<usize>, Option<usize>)>;
+
+/// Rewrites `code` instruction by instruction (`None` from `plan` keeps one as
+/// it is) and re-targets every jump, since inserting or dropping instructions
+/// moves the ones after them.
+fn rewrite(
+    code: &mut Vec<Instr>,
+    lines: &mut Vec<u32>,
+    mut plan: impl FnMut(usize, &Instr) -> Option<Replacement>,
+) {
+    let plans: Vec<Option<Replacement>> = code
+        .iter()
+        .enumerate()
+        .map(|(pc, ins)| plan(pc, ins))
+        .collect();
+    if plans.iter().all(Option::is_none) {
         return;
     }
-    moved.push(code.len() + extra);
-    let rel = |from: usize, to: usize| (to as i64 - (from as i64 + 1)) as i32;
-    let mut out = Vec::with_capacity(code.len() + extra);
-    let mut out_lines = Vec::with_capacity(code.len() + extra);
+    // Where each old instruction goes (a dropped one: where the next one goes).
+    let mut moved = Vec::with_capacity(code.len() + 1);
+    let mut at = 0;
+    for p in &plans {
+        moved.push(at);
+        at += p.as_ref().map_or(1, Vec::len);
+    }
+    moved.push(at);
+    let line_of = |pc: usize| lines.get(pc).copied().unwrap_or(0);
+    let mut out = Vec::with_capacity(at);
+    let mut out_lines = Vec::with_capacity(at);
     for (pc, ins) in code.iter().enumerate() {
-        let line = lines.get(pc).copied().unwrap_or(0);
-        let at = moved[pc];
-        if let Some((end, mut copy)) = loop_end(pc, ins) {
-            let end_line = lines.get(end).copied().unwrap_or(line);
-            if let Some(off) = copy.jump_mut() {
-                *off = rel(at, moved[target(end, *off)]);
-            }
-            out.push(copy);
-            out.push(Instr::Jmp {
-                off: rel(at + 1, moved[end + 1]),
-            });
-            out_lines.extend([end_line, end_line]);
-        } else {
-            let mut ins = *ins;
-            if let Some(off) = ins.jump_mut() {
-                *off = rel(at, moved[target(pc, *off)]);
+        let kept = [(*ins, ins.jump().map(|off| jump_target(pc, off)), None)];
+        let new: &[(Instr, Option<usize>, Option<usize>)] = plans[pc].as_deref().unwrap_or(&kept);
+        for &(mut ins, to, line_from) in new {
+            if let Some(to) = to {
+                let off = moved[to] as i64 - (out.len() as i64 + 1);
+                match &mut ins {
+                    Instr::JmpModNotEqI { off: o, .. } => *o = off as i16,
+                    other => {
+                        if let Some(o) = other.jump_mut() {
+                            *o = off as i32;
+                        }
+                    }
+                }
             }
             out.push(ins);
-            out_lines.push(line);
+            out_lines.push(line_of(line_from.unwrap_or(pc)));
         }
     }
     *code = out;

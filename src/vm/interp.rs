@@ -128,14 +128,14 @@ impl Vm {
                 let offset = $at as isize - proto.code.as_ptr() as isize;
                 // SAFETY: `Vm::load` gives a prototype one entry per instruction
                 // (`precomputed.len() == code.len()`) whenever it has a PUSH, a POP,
-                // a MODI with a divisor above 0 or an IDIVI with one above 0 that is
-                // not a power of two, and only those instructions read it, each at
-                // its own position, inside `code`.
+                // a JMPMODNOTEQI, a MODI with a divisor above 0 or an IDIVI with one
+                // above 0 that is not a power of two, and only those instructions
+                // read it, each at its own position, inside `code`.
                 unsafe { *proto.precomputed.as_ptr().byte_offset(offset) }
             }};
         }
-        // The reciprocal of the divisor of the MODI/IDIVI running in the hot loop
-        // (at `ip`).
+        // The reciprocal of the divisor of the MODI/IDIVI/JMPMODNOTEQI running in
+        // the hot loop (at `ip`).
         macro_rules! divisor {
             () => {
                 precomputed!(ip)
@@ -556,6 +556,19 @@ impl Vm {
                     Instr::JmpNotEqI { a, i, off } => {
                         branch_cmp_imm!(a, i, ==, false, off, instr)
                     }
+                    // MODI then JMPNOTEQI, for a dividend in 0..2^32 (see MODI).
+                    Instr::JmpModNotEqI { a, b, c, k, off } => match rd!(b) {
+                        &Value::Int(x) if (x as u64) >> 32 == 0 => {
+                            // (`black_box`: as for MODI.)
+                            let d = std::hint::black_box(k);
+                            let r = fastdiv::rem(x as u32, divisor!(), d as u64);
+                            reg!(a) = Value::Int(r as i64);
+                            if r as i64 != c as i64 {
+                                jump!(off);
+                            }
+                        }
+                        _ => break instr,
+                    },
                     Instr::JmpEqI { a, i, off } => {
                         branch_cmp_imm!(a, i, ==, true, off, instr)
                     }
@@ -1087,6 +1100,19 @@ impl Vm {
                     let eq = match rd!(a) {
                         Value::Int(x) => *x == i as i64,
                         Value::Float(x) => *x == i as f64,
+                        _ => false,
+                    };
+                    if !eq {
+                        jump!(off);
+                    }
+                }
+                Instr::JmpModNotEqI { a, b, c, k, off } => {
+                    let x = *rd!(b);
+                    let v = try_op!(ops::arith(self, ops::Arith::Mod, x, Value::Int(k as i64)));
+                    reg!(a) = v;
+                    let eq = match v {
+                        Value::Int(r) => r == c as i64,
+                        Value::Float(r) => r == c as f64,
                         _ => false,
                     };
                     if !eq {

@@ -98,8 +98,8 @@ pub struct RtProto {
     /// Per instruction, where GETFIELD/SETFIELD last found its key in a map.
     pub field_hints: Vec<std::cell::Cell<u32>>,
     /// Per instruction, what the loader worked out for it once: the reciprocal of
-    /// a positive MODI divisor or of a positive IDIVI divisor that is not a power
-    /// of two (see `fastdiv`), and the register of a PUSH's or POP's stack slot
+    /// a positive MODI or JMPMODNOTEQI divisor or of a positive IDIVI divisor that
+    /// is not a power of two (see `fastdiv`), and the register of a PUSH's or POP's stack slot
     /// (`num_regs` + the verified depth, which is the same along every path, so no
     /// stack pointer is kept at run time). Empty when the function has none of
     /// these instructions; otherwise one entry per instruction, so a handler finds
@@ -130,6 +130,8 @@ fn precompute(code: &[Instr], p: &FnProto) -> Vec<u64> {
     // which still gives remainder 0); IDIVI shifts for powers of two.
     let entry = |pc: usize, ins: &Instr| match *ins {
         Instr::ModI { i, .. } if i > 0 => Some(fastdiv::reciprocal(i as u32)),
+        // (The verifier refused `k == 0`.)
+        Instr::JmpModNotEqI { k, .. } => Some(fastdiv::reciprocal(k.max(1) as u32)),
         Instr::IDivI { i, .. } if i > 0 && i & (i - 1) != 0 => Some(fastdiv::reciprocal(i as u32)),
         // A PUSH writes the slot at the depth before it, a POP reads the one below.
         Instr::Push { .. } => Some(slot(pc, 0)),
