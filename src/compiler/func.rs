@@ -225,8 +225,8 @@ impl FuncState {
 
 /// Jump threading: an unconditional jump to another jump goes straight to the final
 /// target, and a jump to a return becomes that return, saving dispatches. (A jump to
-/// a `FORLOOP` cannot become a copy of it: the copy would fall through to the wrong
-/// place when the loop ends.)
+/// a `FORLOOP` needs an exit jump after its copy, which moves code: that is
+/// `copy_loop_ends`.)
 fn thread_jumps(code: &mut [Instr]) {
     let target = |pc: usize, off: i32| (pc as i64 + 1 + off as i64) as usize;
     for pc in 0..code.len() {
