@@ -252,7 +252,8 @@ pub enum Instr {
 const _: () = assert!(std::mem::size_of::<Instr>() == 8);
 
 impl Instr {
-    /// The jump offset of a branching instruction, for patching.
+    /// The jump offset of a branching instruction, for patching (not JMPMODNOTEQI's:
+    /// its 16-bit offset is final when the compiler makes it; `jump` reads it).
     pub fn jump_mut(&mut self) -> Option<&mut i32> {
         match self {
             Instr::Jmp { off }

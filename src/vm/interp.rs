@@ -368,19 +368,10 @@ impl Vm {
                 match (rd!($b), rd!($c)) {
                     (Value::Int(x), Value::Int(y)) => match x.$int(*y) {
                         Some(v) => reg!($a) = Value::Int(v),
-                        None => {
-                            std::hint::cold_path();
-                            break $instr
-                        }
+                        None => break $instr,
                     },
-                    (Value::Float(x), Value::Float(y)) => {
-                        std::hint::cold_path();
-                        reg!($a) = Value::Float(*x $float *y)
-                    }
-                    _ => {
-                        std::hint::cold_path();
-                        break $instr
-                    }
+                    (Value::Float(x), Value::Float(y)) => reg!($a) = Value::Float(*x $float *y),
+                    _ => break $instr,
                 }
             };
         }
