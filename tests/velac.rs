@@ -413,16 +413,9 @@ fn weird_verified_programs_do_not_panic() {
                 vec![
                     LoadK { a: 0, k: 0 },
                     LoadK { a: 1, k: 1 },
-                    ForLoop {
-                        a: 0,
-                        inclusive: false,
-                        off: -1,
-                    },
-                    ForLoop {
-                        a: 0,
-                        inclusive: true,
-                        off: -1,
-                    },
+                    ForLoop { a: 0, off: -1 },
+                    LoadK { a: 1, k: 0 },
+                    ForLoop { a: 0, off: -1 },
                     Return0,
                 ],
                 vec![Constant::Int(i64::MAX), Constant::Int(i64::MIN)],

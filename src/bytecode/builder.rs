@@ -396,15 +396,8 @@ impl ProtoBuilder {
     }
 
     /// Numeric loop step; jumps back to `body` while the loop goes on.
-    pub fn for_loop(&mut self, a: Reg, inclusive: bool, body: Label) -> usize {
-        self.emit_jump(
-            Instr::ForLoop {
-                a,
-                inclusive,
-                off: 0,
-            },
-            body,
-        )
+    pub fn for_loop(&mut self, a: Reg, body: Label) -> usize {
+        self.emit_jump(Instr::ForLoop { a, off: 0 }, body)
     }
 
     pub fn iter_prep(&mut self, a: Reg) -> usize {
@@ -654,7 +647,7 @@ mod tests {
         f.pop(6);
         f.add(5, 5, 6);
         f.add(4, 4, 5);
-        f.for_loop(0, false, body);
+        f.for_loop(0, body);
         f.bind(exit);
         f.ret(4);
         let proto = f.finish().unwrap();

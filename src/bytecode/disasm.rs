@@ -194,10 +194,7 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
             format!("{:<11}R{a} {}", "FORPREP", target(off)),
             if inclusive { "..=" } else { ".." }.to_string(),
         ),
-        Instr::ForLoop { a, inclusive, off } => (
-            format!("{:<11}R{a} {}", "FORLOOP", target(off)),
-            if inclusive { "..=" } else { ".." }.to_string(),
-        ),
+        Instr::ForLoop { a, off } => plain(format!("{:<11}R{a} {}", "FORLOOP", target(off))),
         Instr::IterPrep { a } => plain(format!("{:<11}R{a}", "ITERPREP")),
         Instr::IterNext { a, off } => plain(format!("{:<11}R{a} {}", "ITERNEXT", target(off))),
         Instr::NewList { a, b, c } => plain(format!("{:<11}R{a} R{b} {c}", "NEWLIST")),

@@ -16,7 +16,7 @@ use std::fmt;
 /// final `\n` catches LF → CRLF.
 pub const MAGIC: &[u8; 10] = b"\x89VELAC\r\n\x1a\n";
 /// The version of the layout below; bumped on any change to it.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The version of the compiler that writes (and the VM that reads) files.
 pub const VELA_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -354,8 +354,8 @@ impl Writer {
                 w.rr(op::FORPREP, a, inclusive as u8);
                 w.svar(off as i64);
             }
-            Instr::ForLoop { a, inclusive, off } => {
-                w.rr(op::FORLOOP, a, inclusive as u8);
+            Instr::ForLoop { a, off } => {
+                w.r(op::FORLOOP, a);
                 w.svar(off as i64);
             }
             Instr::IterPrep { a } => w.r(op::ITERPREP, a),
@@ -922,7 +922,6 @@ impl<'a> Reader<'a> {
             },
             op::FORLOOP => Instr::ForLoop {
                 a: self.u8()?,
-                inclusive: self.bool()?,
                 off: self.svar_i32("jump offset")?,
             },
             op::ITERPREP => Instr::IterPrep { a: self.u8()? },

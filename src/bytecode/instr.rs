@@ -205,12 +205,13 @@ pub enum Instr {
     /// return nil
     Return0,
 
-    /// Numeric for loop prologue: R[a] = counter, R[a+1] = limit (both Int, checked);
-    /// if inclusive, the limit is R[a+1] + 1 in effect. If the range is empty,
-    /// pc += off. Otherwise R[a+2] := R[a].
+    /// Numeric for loop prologue: R[a] = counter, R[a+1] = end (both Int, checked;
+    /// the end is excluded unless inclusive). If the range is empty, pc += off.
+    /// Otherwise R[a+1] := the range's last value (end, or end - 1 when exclusive)
+    /// and R[a+2] := R[a].
     ForPrep { a: Reg, inclusive: bool, off: i32 },
-    /// R[a] += 1; if R[a] < R[a+1] (or <= when inclusive) { R[a+2] := R[a]; pc += off }
-    ForLoop { a: Reg, inclusive: bool, off: i32 },
+    /// if R[a] < R[a+1] (the last value) { R[a] += 1; R[a+2] := R[a]; pc += off }
+    ForLoop { a: Reg, off: i32 },
     /// Generic for prologue over R[a] (List, Map or String): R[a+1] := 0 (position),
     /// R[a+2] := a snapshot of the container's version.
     IterPrep { a: Reg },

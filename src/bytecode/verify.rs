@@ -477,11 +477,7 @@ mod tests {
             0
         )
         .contains("backward"));
-        let forward_loop = ForLoop {
-            a: 0,
-            inclusive: false,
-            off: 0,
-        };
+        let forward_loop = ForLoop { a: 0, off: 0 };
         assert!(err(vec![forward_loop, Return0], 3, 0).contains("FORLOOP jumps forward"));
         assert!(err(vec![Pop { a: 0 }, Return0], 1, 1).contains("empty stack"));
         assert!(err(vec![Push { a: 0 }, Return0], 1, 0).contains("PUSH above"));

@@ -168,11 +168,7 @@ impl Compiler<'_> {
                     self.f().patch(j, step);
                 }
                 self.set_line(s.span);
-                let back = self.emit(Instr::ForLoop {
-                    a: base,
-                    inclusive: *inclusive,
-                    off: 0,
-                });
+                let back = self.emit(Instr::ForLoop { a: base, off: 0 });
                 self.f().patch(back, top);
                 self.f().patch_here(prep);
                 for j in breaks {

@@ -550,9 +550,7 @@ impl Vm {
                     // MODI then JMPNOTEQI, for a dividend in 0..2^32 (see MODI).
                     Instr::JmpModNotEqI { a, b, c, k, off } => match rd!(b) {
                         &Value::Int(x) if (x as u64) >> 32 == 0 => {
-                            // (`black_box`: as for MODI.)
-                            let d = std::hint::black_box(k);
-                            let r = fastdiv::rem(x as u32, divisor!(), d as u64);
+                            let r = fastdiv::rem(x as u32, divisor!(), k as u64);
                             reg!(a) = Value::Int(r as i64);
                             if r as i64 != c as i64 {
                                 jump!(off);
@@ -593,29 +591,26 @@ impl Vm {
                         let (&Value::Int(start), &Value::Int(end)) = (rd!(a), rd!(a + 1)) else {
                             break instr;
                         };
-                        let empty = if inclusive { start > end } else { start >= end };
-                        if empty {
-                            jump!(off);
-                        } else {
-                            reg!(a + 2) = Value::Int(start);
+                        match for_last(start, end, inclusive) {
+                            None => jump!(off),
+                            Some(last) => {
+                                reg!(a + 1) = Value::Int(last);
+                                reg!(a + 2) = Value::Int(start);
+                            }
                         }
                     }
-                    Instr::ForLoop { a, inclusive, off } => {
+                    Instr::ForLoop { a, off } => {
                         // (Register numbers widened before adding: a `u8` sum would
                         // be masked back to 8 bits first.)
                         let a = a as usize;
-                        let (Value::Int(i), &Value::Int(end)) = (&mut reg!(a), rd!(a + 1)) else {
+                        let (Value::Int(i), &Value::Int(last)) = (&mut reg!(a), rd!(a + 1)) else {
                             break instr;
                         };
-                        // Another round if `i + 1 <= end` (inclusive: `i < end`, so
-                        // `i + 1` cannot overflow) or `i + 1 < end` (none after
-                        // `i64::MAX`).
-                        let next = if inclusive {
-                            (*i < end).then(|| *i + 1)
-                        } else {
-                            i.checked_add(1).filter(|&n| n < end)
-                        };
-                        if let Some(next) = next {
+                        // `i < last` leaves room for `i + 1`.
+                        if *i < last {
+                            // (Read before the fuel store, which LLVM cannot tell
+                            // apart from the registers.)
+                            let next = *i + 1;
                             // The verifier proved `off < 0` (FORLOOP jumps back), so
                             // this charges `-off`.
                             let fuel = self.fuel + off as i64;
@@ -1257,23 +1252,17 @@ impl Vm {
                             other.type_name()
                         )),
                     };
-                    let empty = if inclusive { start > end } else { start >= end };
-                    if empty {
-                        jump!(off);
-                    } else {
-                        reg!(a + 2) = Value::Int(start);
+                    match for_last(start, end, inclusive) {
+                        None => jump!(off),
+                        Some(last) => {
+                            reg!(a + 1) = Value::Int(last);
+                            reg!(a + 2) = Value::Int(start);
+                        }
                     }
                 }
-                Instr::ForLoop { a, inclusive, off } => {
-                    if let (&Value::Int(i), &Value::Int(end)) = (rd!(a), rd!(a + 1)) {
-                        // (`i + 1 < end` without overflow: bytecode may loop over
-                        // any Int counter.)
-                        let more = if inclusive {
-                            i < end
-                        } else {
-                            i < end.saturating_sub(1)
-                        };
-                        if more {
+                Instr::ForLoop { a, off } => {
+                    if let (&Value::Int(i), &Value::Int(last)) = (rd!(a), rd!(a + 1)) {
+                        if i < last {
                             tick!((off as i64).unsigned_abs());
                             reg!(a) = Value::Int(i + 1);
                             reg!(a + 2) = Value::Int(i + 1);
@@ -1557,5 +1546,18 @@ fn builtin_arity_error(b: &builtins::Builtin, got: usize) -> Raise {
             b.min_args,
             if b.min_args == 1 { "" } else { "s" }
         )),
+    }
+}
+
+/// The last value of the range `start..end` (`start..=end` when `inclusive`), or
+/// `None` when it is empty. FORPREP leaves it where the end was, so that FORLOOP
+/// needs one comparison for either kind of range (and `i < last` leaves room for
+/// `i + 1`).
+fn for_last(start: i64, end: i64, inclusive: bool) -> Option<i64> {
+    if inclusive {
+        (start <= end).then_some(end)
+    } else {
+        // `start < end` means `end > i64::MIN`.
+        (start < end).then(|| end - 1)
     }
 }
