@@ -125,6 +125,9 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
     match *ins {
         Instr::Move { a, b } => plain(format!("{:<11}R{a} R{b}", "MOVE")),
         Instr::Move2 { a, b, c, d } => plain(format!("{:<11}R{a} R{b} R{c} R{d}", "MOVE2")),
+        Instr::AddMove2 { a, b, c, d, e, f } => {
+            plain(format!("{:<11}R{a} R{b} R{c} R{d} R{e} R{f}", "ADDMOVE2"))
+        }
         Instr::LoadNil { a } => plain(format!("{:<11}R{a}", "LOADNIL")),
         Instr::LoadBool { a, b } => plain(format!("{:<11}R{a} {b}", "LOADBOOL")),
         Instr::LoadInt { a, i } => plain(format!("{:<11}R{a} {i}", "LOADINT")),

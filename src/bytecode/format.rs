@@ -194,6 +194,7 @@ mod op {
     pub const MOVE2: u8 = 68;
     pub const MULADDI: u8 = 69;
     pub const JMPMODNOTEQI: u8 = 70;
+    pub const ADDMOVE2: u8 = 71;
 }
 
 const CONST_INT: u8 = 0;
@@ -256,6 +257,12 @@ impl Writer {
             Instr::Move2 { a, b, c, d } => {
                 w.rrr(op::MOVE2, a, b, c);
                 w.u8(d)
+            }
+            Instr::AddMove2 { a, b, c, d, e, f } => {
+                w.rrr(op::ADDMOVE2, a, b, c);
+                w.u8(d);
+                w.u8(e);
+                w.u8(f)
             }
             Instr::LoadNil { a } => w.r(op::LOADNIL, a),
             Instr::LoadBool { a, b } => {
@@ -728,6 +735,14 @@ impl<'a> Reader<'a> {
                 b: self.u8()?,
                 c: self.u8()?,
                 d: self.u8()?,
+            },
+            op::ADDMOVE2 => Instr::AddMove2 {
+                a: self.u8()?,
+                b: self.u8()?,
+                c: self.u8()?,
+                d: self.u8()?,
+                e: self.u8()?,
+                f: self.u8()?,
             },
             op::LOADNIL => Instr::LoadNil { a: self.u8()? },
             op::LOADBOOL => Instr::LoadBool {

@@ -82,6 +82,17 @@ pub enum Instr {
     /// R[a] := R[b], then R[c] := R[d]: two moves in one dispatch (the compiler
     /// fuses consecutive MOVEs, as in a swap or a call's argument setup).
     Move2 { a: Reg, b: Reg, c: Reg, d: Reg },
+    /// R[a] := R[b] + R[c], then R[d] := R[e], then R[f] := R[a]: an ADD into a
+    /// temporary and the MOVE2 that rotates it into place (`let t = a + b; a = b;
+    /// b = t`), in one dispatch and without reloading the sum.
+    AddMove2 {
+        a: Reg,
+        b: Reg,
+        c: Reg,
+        d: Reg,
+        e: Reg,
+        f: Reg,
+    },
     /// R[a] := nil
     LoadNil { a: Reg },
     /// R[a] := b
@@ -396,6 +407,18 @@ impl Instr {
                 f(b, 1);
                 f(c, 1);
                 f(d, 1);
+            }
+            AddMove2 {
+                a,
+                b,
+                c,
+                d,
+                e,
+                f: g,
+            } => {
+                for r in [a, b, c, d, e, g] {
+                    f(r, 1);
+                }
             }
             Jmp { .. } | Return0 | TryEnd => {}
         }

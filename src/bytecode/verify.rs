@@ -435,6 +435,15 @@ mod tests {
             i: 3,
         };
         assert!(err(vec![muladd, Return0], 2, 0).contains("R2 out of range"));
+        let rotation = AddMove2 {
+            a: 0,
+            b: 0,
+            c: 0,
+            d: 0,
+            e: 0,
+            f: 1,
+        };
+        assert!(err(vec![rotation, Return0], 1, 0).contains("R1 out of range"));
         let modjmp = |k| JmpModNotEqI {
             a: 0,
             b: 0,

@@ -103,6 +103,9 @@ impl FuncState {
             return self.proto.code.len() - 1;
         }
         if let Some(fused) = self.fuse_with_last(&instr) {
+            if self.fuse_sum_rotation(fused) {
+                return self.proto.code.len() - 1;
+            }
             let last = self.proto.code.len() - 1;
             self.proto.code[last] = fused;
             return last;
@@ -150,6 +153,35 @@ impl FuncState {
             }
             _ => None,
         }
+    }
+
+    /// An ADD into a temporary right before the MOVE2 that `fused` replaces the
+    /// last instruction with, where the MOVE2's second move reads that temporary
+    /// and no jump lands on the MOVE2: the three become one ADDMOVE2.
+    fn fuse_sum_rotation(&mut self, fused: Instr) -> bool {
+        let len = self.proto.code.len();
+        let Instr::Move2 {
+            a: d,
+            b: e,
+            c: f,
+            d: src,
+        } = fused
+        else {
+            return false;
+        };
+        if len < 2 || self.label.get() >= len - 1 {
+            return false;
+        }
+        let Instr::Add { a, b, c } = self.proto.code[len - 2] else {
+            return false;
+        };
+        if src != a || d == a {
+            return false;
+        }
+        self.proto.code.truncate(len - 1);
+        self.proto.lines.truncate(len - 1);
+        self.proto.code[len - 2] = Instr::AddMove2 { a, b, c, d, e, f };
+        true
     }
 
     /// Points the jump at `at` to `target`.

@@ -436,6 +436,32 @@ impl Vm {
                         put!(a, rd!(b));
                         put!(c, rd!(d));
                     }
+                    Instr::AddMove2 { a, b, c, d, e, f } => {
+                        // The sum is stored again from a machine register (unless
+                        // the move in between overwrote it), not reloaded.
+                        macro_rules! rotate {
+                            ($sum:expr) => {{
+                                reg!(a) = $sum;
+                                put!(d, rd!(e));
+                                if d == a {
+                                    put!(f, rd!(a));
+                                } else {
+                                    reg!(f) = $sum;
+                                }
+                            }};
+                        }
+                        match (rd!(b), rd!(c)) {
+                            (Value::Int(x), Value::Int(y)) => match x.checked_add(*y) {
+                                Some(v) => rotate!(Value::Int(v)),
+                                None => break instr,
+                            },
+                            (Value::Float(x), Value::Float(y)) => {
+                                let v = *x + *y;
+                                rotate!(Value::Float(v))
+                            }
+                            _ => break instr,
+                        }
+                    }
                     Instr::LoadInt { a, i } => reg!(a) = Value::Int(i as i64),
                     Instr::LoadK { a, k } => {
                         // SAFETY: the verifier proved every constant index in range.
@@ -861,6 +887,14 @@ impl Vm {
                 Instr::Move2 { a, b, c, d } => {
                     reg!(a) = load!(b);
                     reg!(c) = load!(d);
+                }
+                Instr::AddMove2 { a, b, c, d, e, f } => {
+                    let (x, y) = (*rd!(b), *rd!(c));
+                    let v = try_op!(ops::arith(self, ops::Arith::Add, x, y));
+                    reg!(a) = v;
+                    reg!(d) = load!(e);
+                    reg!(f) = load!(a);
+                    gc_point!();
                 }
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
                 Instr::LoadBool { a, b } => reg!(a) = Value::Bool(b),
