@@ -76,10 +76,14 @@ impl Vm {
         Ok(())
     }
 
-    /// Runs frames until the entry frame returns.
-    pub(crate) fn run(&mut self) -> Result<Value, Raise> {
+    /// Runs frames until the entry frame returns, leaving its result in register 0
+    /// (where its callee was). The result is not returned: passed out through
+    /// memory, it would be stored in pieces and read back whole, and such a load
+    /// waits for the stores to retire instead of being forwarded from them.
+    pub(crate) fn run(&mut self) -> Result<(), Raise> {
         let Some(&frame) = self.frames.last() else {
-            return Ok(Value::Nil);
+            self.regs[0] = Value::Nil;
+            return Ok(());
         };
         // The running function's prototype, as a reference not tied to `self`.
         macro_rules! proto_of {
@@ -246,9 +250,8 @@ impl Vm {
                         upvals = fr.upvals;
                     }
                     None => {
-                        let v = *$src;
-                        self.regs[0] = v;
-                        return Ok(v);
+                        copy_into!(self.regs[0], $src);
+                        return Ok(());
                     }
                 }
             }};
@@ -847,7 +850,7 @@ impl Vm {
                         // `call_value` starts at base 1 (its callee in register 0), so
                         // register -1 of this window is register 0 of the file.
                         copy_into!(*unsafe { &mut *regs.sub(1) }, rd!(a));
-                        return Ok(load!(a));
+                        return Ok(());
                     }
                     // The virtual stack: the loader computed each PUSH's and POP's
                     // slot (register num_regs + depth) from the verified depths, and

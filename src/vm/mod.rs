@@ -254,6 +254,12 @@ pub struct Vm {
     pub(crate) last_error_fatal: bool,
 }
 
+/// How a run inside `call_value` ended: its result is in register 0, or the error
+/// is boxed, so that this is one word returned in a machine register (a
+/// `Result<(), VmError>` goes through memory, where its copies are stored and
+/// loaded in pieces of different widths, each a store-forwarding stall).
+type Outcome = Result<(), Box<VmError>>;
+
 /// Stops a run after its timeout: a thread that sets the interrupt flag unless it
 /// is dropped first.
 struct Watchdog {
@@ -625,51 +631,106 @@ impl Vm {
             *slot = arg;
         }
         self.reg_top = self.reg_top.max(args.len() + 1);
-        let watchdog = self
-            .limits
-            .timeout
-            .map(|t| Watchdog::start(t, self.interrupt.clone(), self.timed_out.clone()));
+        let outcome = match self.limits.timeout {
+            None => self.run_entry(f, args.len()),
+            Some(after) => self.run_entry_watched(f, args.len(), after),
+        };
+        // (The result is read before the reset clears register 0, and kept in
+        // machine registers across it rather than as a `Result` in memory.)
+        match outcome {
+            Ok(()) => {
+                let v = self.entry_result();
+                self.reset_after_run();
+                Ok(v)
+            }
+            Err(e) => {
+                self.reset_after_run();
+                Err(*e)
+            }
+        }
+    }
+
+    /// The value a run left in register 0, read field by field: the run stored its
+    /// tag and payload separately, and a copy of the whole pair would wait for
+    /// both stores to retire (see `load!` in interp.rs).
+    #[inline(always)]
+    fn entry_result(&self) -> Value {
+        match self.regs[0] {
+            Value::Int(i) => Value::Int(i),
+            Value::Float(x) => {
+                std::hint::cold_path();
+                Value::Float(x)
+            }
+            v => {
+                std::hint::cold_path();
+                v
+            }
+        }
+    }
+
+    /// `run_entry` with a thread that raises the interrupt flag after `after`. Out
+    /// of line: a call without a timeout then has no watchdog to drop.
+    #[cold]
+    #[inline(never)]
+    fn run_entry_watched(&mut self, f: Value, nargs: usize, after: std::time::Duration) -> Outcome {
+        let watchdog = Watchdog::start(after, self.interrupt.clone(), self.timed_out.clone());
+        let result = self.run_entry(f, nargs);
+        // (Stopped before `reset_after_run` clears the flags it may have raised.)
+        drop(watchdog);
+        result
+    }
+
+    /// Runs `f`, already in register 0 with its `nargs` arguments after it; its
+    /// result is left in register 0.
+    #[inline(always)]
+    fn run_entry(&mut self, f: Value, nargs: usize) -> Outcome {
         // A closure (the common case) gets its frame without the detour through
         // `enter`'s result.
         let entered = match f {
-            Value::Func(c) => self.push_frame(c, 0, args.len()).map(|()| None),
-            _ => self.enter(0, args.len()),
+            Value::Func(c) => self.push_frame(c, 0, nargs).map(|()| None),
+            _ => self.enter(0, nargs),
         };
-        let mut result = match entered {
-            Ok(Some(v)) => Ok(v),
+        // (A built-in's result is in register 0 already: `enter` put it there.)
+        let result = match entered {
+            Ok(Some(_)) => Ok(()),
             Ok(None) => self.execute(),
-            Err(raise) => Err(self.finish_error(raise)),
+            Err(raise) => Err(self.fail(raise)),
         };
         // A write of a text form stopped by an interrupt or the timeout may have
         // been cut short (see `write_display`): the run must not count as a success.
         if result.is_ok() && self.interrupt.load(Ordering::Relaxed) {
             let stop = self.budget_stop();
-            result = Err(self.finish_error(stop));
+            return Err(self.fail(stop));
         }
-        drop(watchdog);
-        self.reset_after_run();
         result
     }
 
     /// Runs the loop until the entry frame returns; catches errors in `try` blocks.
-    fn execute(&mut self) -> Result<Value, VmError> {
+    #[inline(always)]
+    fn execute(&mut self) -> Outcome {
         loop {
             match self.run() {
-                Ok(v) => return Ok(v),
+                Ok(()) => return Ok(()),
                 Err(Raise::Error(msg)) => {
                     // Catching continues the program: poll the interrupt flag here
                     // too, so that no cycle of error and catch can spin unstoppably.
                     if self.interrupt.load(Ordering::Relaxed) {
                         let stop = self.budget_stop();
-                        return Err(self.finish_error(stop));
+                        return Err(self.fail(stop));
                     }
                     if !self.catch(&msg) {
-                        return Err(self.finish_error(Raise::Error(msg)));
+                        return Err(self.fail(Raise::Error(msg)));
                     }
                 }
-                Err(exit) => return Err(self.finish_error(exit)),
+                Err(exit) => return Err(self.fail(exit)),
             }
         }
+    }
+
+    /// `finish_error`, boxed: an [`Outcome`] is then one machine word.
+    #[cold]
+    fn fail(&mut self, raise: Raise) -> Box<VmError> {
+        Box::new(self.finish_error(raise))
     }
 
     /// Unwinds to the innermost `try` block, giving it the error map; false when
