@@ -633,7 +633,7 @@ mod tests {
 
     #[test]
     fn numeric_for_loop_and_stack_inside_the_body() {
-        // for i in 0..5 { push i; push i; pop x; pop y; s += x + y }
+        // for i in 0..5 { push i; push i; pop x; pop y; s += x + y } (i is the counter)
         let mut f = ProtoBuilder::new("for");
         f.load_int(0, 0); // counter
         f.load_int(1, 5); // limit
@@ -641,8 +641,8 @@ mod tests {
         let exit = f.label();
         f.for_prep(0, false, exit);
         let body = f.here();
-        f.push(2);
-        f.push(2);
+        f.push(0);
+        f.push(0);
         f.pop(5);
         f.pop(6);
         f.add(5, 5, 6);

@@ -16,7 +16,7 @@ use std::fmt;
 /// final `\n` catches LF → CRLF.
 pub const MAGIC: &[u8; 10] = b"\x89VELAC\r\n\x1a\n";
 /// The version of the layout below; bumped on any change to it.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// The version of the compiler that writes (and the VM that reads) files.
 pub const VELA_VERSION: &str = env!("CARGO_PKG_VERSION");
 

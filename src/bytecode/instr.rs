@@ -216,12 +216,12 @@ pub enum Instr {
     /// return nil
     Return0,
 
-    /// Numeric for loop prologue: R[a] = counter, R[a+1] = end (both Int, checked;
-    /// the end is excluded unless inclusive). If the range is empty, pc += off.
-    /// Otherwise R[a+1] := the range's last value (end, or end - 1 when exclusive)
-    /// and R[a+2] := R[a].
+    /// Numeric for loop prologue: R[a] = counter (also the loop variable), R[a+1] =
+    /// end (both Int, checked; the end is excluded unless inclusive). If the range
+    /// is empty, pc += off. Otherwise R[a+1] := the range's last value (end, or
+    /// end - 1 when exclusive).
     ForPrep { a: Reg, inclusive: bool, off: i32 },
-    /// if R[a] < R[a+1] (the last value) { R[a] += 1; R[a+2] := R[a]; pc += off }
+    /// if R[a] < R[a+1] (the last value) { R[a] += 1; pc += off }
     ForLoop { a: Reg, off: i32 },
     /// Generic for prologue over R[a] (List, Map or String): R[a+1] := 0 (position),
     /// R[a+2] := a snapshot of the container's version.
@@ -382,7 +382,7 @@ impl Instr {
             // R[a] is the callee, R[a+1 ..= a+b] its arguments.
             Call { a, b } => f(a, b as usize + 1),
             // R[a] counter, R[a+1] limit, R[a+2] loop variable.
-            ForPrep { a, .. } | ForLoop { a, .. } => f(a, 3),
+            ForPrep { a, .. } | ForLoop { a, .. } => f(a, 2),
             // R[a] container, R[a+1] position, R[a+2] version, R[a+3] element.
             IterPrep { a } | IterNext { a, .. } => f(a, 4),
             NewList { a, b, c } | AppendList { a, b, c } | Concat { a, b, c } => {

@@ -463,10 +463,10 @@ mod tests {
                 },
                 Return0
             ],
-            2,
+            1,
             0
         )
-        .contains("R0..R3"));
+        .contains("R0..R2"));
         assert!(err(vec![IterNext { a: 0, off: 0 }, Return0], 3, 0).contains("R0..R4"));
         assert!(err(vec![NewMap { a: 0, b: 1, c: 1 }, Return0], 2, 0).contains("R1..R3"));
         assert!(err(vec![LoadK { a: 0, k: 2 }, Return0], 1, 0).contains("K2 out of range"));

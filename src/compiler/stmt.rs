@@ -149,9 +149,13 @@ impl Compiler<'_> {
                 body,
                 ..
             } => {
+                // The counter is the loop variable: the variable cannot be
+                // assigned, so no copy of the counter needs to be kept apart from
+                // it (a closure capturing it gets this round's value when the
+                // body's scope closes, before FORLOOP steps the counter).
                 let base = self.alloc(s.span)?;
                 self.alloc(s.span)?;
-                let var_reg = self.alloc(s.span)?;
+                let var_reg = base;
                 self.expr_to(start, base)?;
                 self.expr_to(end, base + 1)?;
                 self.set_line(s.span);

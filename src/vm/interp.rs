@@ -622,10 +622,7 @@ impl Vm {
                         };
                         match for_last(start, end, inclusive) {
                             None => jump!(off),
-                            Some(last) => {
-                                reg!(a + 1) = Value::Int(last);
-                                reg!(a + 2) = Value::Int(start);
-                            }
+                            Some(last) => reg!(a + 1) = Value::Int(last),
                         }
                     }
                     Instr::ForLoop { a, off } => {
@@ -649,7 +646,6 @@ impl Vm {
                             self.fuel = fuel;
                             // The counter keeps its tag: only its payload changes.
                             *i = next;
-                            reg!(a + 2) = Value::Int(next);
                             jump!(off);
                         }
                     }
@@ -1291,10 +1287,7 @@ impl Vm {
                     };
                     match for_last(start, end, inclusive) {
                         None => jump!(off),
-                        Some(last) => {
-                            reg!(a + 1) = Value::Int(last);
-                            reg!(a + 2) = Value::Int(start);
-                        }
+                        Some(last) => reg!(a + 1) = Value::Int(last),
                     }
                 }
                 Instr::ForLoop { a, off } => {
@@ -1302,7 +1295,6 @@ impl Vm {
                         if i < last {
                             tick!((off as i64).unsigned_abs());
                             reg!(a) = Value::Int(i + 1);
-                            reg!(a + 2) = Value::Int(i + 1);
                             jump!(off);
                         }
                     }
