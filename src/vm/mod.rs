@@ -240,6 +240,9 @@ pub struct Vm {
     pub(crate) fuel: i64,
     /// The rest of the run's budget, not yet moved into `fuel`.
     pub(crate) fuel_reserve: i64,
+    /// A run's whole budget: [`Limits::max_instructions`] as an `i64`, computed
+    /// when the limits are set rather than at every call.
+    budget: i64,
     pub(crate) hosts: Vec<Host>,
     /// Interned string constants (rooted: the loaded functions hold them).
     pub(crate) constants: std::collections::HashMap<Box<str>, Value>,
@@ -334,6 +337,7 @@ impl Vm {
             limits: Limits::default(),
             fuel: i64::MAX,
             fuel_reserve: 0,
+            budget: i64::MAX,
             hosts: Vec::new(),
             constants: Default::default(),
             timed_out: Arc::new(AtomicBool::new(false)),
@@ -360,6 +364,9 @@ impl Vm {
     /// Sets the limits for the runs that follow.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+        self.budget = limits
+            .max_instructions
+            .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         self.heap.set_limit(limits.max_memory);
     }
 
@@ -615,12 +622,8 @@ impl Vm {
                 trace: Vec::new(),
             }));
         }
-        let budget = self
-            .limits
-            .max_instructions
-            .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        self.fuel = budget.min(FUEL_SLICE);
-        self.fuel_reserve = budget - self.fuel;
+        self.fuel = self.budget.min(FUEL_SLICE);
+        self.fuel_reserve = self.budget - self.fuel;
         if self.regs.len() < args.len() + 2 {
             self.regs.resize(args.len() + 2, Value::Nil);
         }
