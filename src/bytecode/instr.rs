@@ -84,7 +84,8 @@ pub enum Instr {
     Move2 { a: Reg, b: Reg, c: Reg, d: Reg },
     /// R[a] := R[b] + R[c], then R[d] := R[e], then R[f] := R[a]: an ADD into a
     /// temporary and the MOVE2 that rotates it into place (`let t = a + b; a = b;
-    /// b = t`), in one dispatch and without reloading the sum.
+    /// b = t`), in one dispatch and without reloading the sum. `d != a` (checked
+    /// by the verifier).
     AddMove2 {
         a: Reg,
         b: Reg,

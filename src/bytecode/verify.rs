@@ -227,6 +227,12 @@ fn operands(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> Result<()
         }
         // (The VM divides by the reciprocal it computes from `k`.)
         Instr::JmpModNotEqI { k: 0, .. } => return Err("JMPMODNOTEQI by 0".to_string()),
+        // (The VM copies the sum into R[f] from where it computed it.)
+        Instr::AddMove2 { a, d, .. } if d == a => {
+            return Err(format!(
+                "ADDMOVE2 overwrites its sum R{a} before copying it"
+            ))
+        }
         _ => {}
     }
     // Fact: every jump target is an instruction of this function. Only JMP and
@@ -444,6 +450,15 @@ mod tests {
             f: 1,
         };
         assert!(err(vec![rotation, Return0], 1, 0).contains("R1 out of range"));
+        let overwrite = AddMove2 {
+            a: 0,
+            b: 0,
+            c: 0,
+            d: 0,
+            e: 1,
+            f: 1,
+        };
+        assert!(err(vec![overwrite, Return0], 2, 0).contains("overwrites its sum"));
         let modjmp = |k| JmpModNotEqI {
             a: 0,
             b: 0,

@@ -470,17 +470,14 @@ impl Vm {
                         put!(c, rd!(d));
                     }
                     Instr::AddMove2 { a, b, c, d, e, f } => {
-                        // The sum is stored again from a machine register (unless
-                        // the move in between overwrote it), not reloaded.
+                        // The sum is stored again from a machine register, not
+                        // reloaded (the verifier proved `d != a`: the copy in
+                        // between does not overwrite it).
                         macro_rules! rotate {
                             ($sum:expr) => {{
                                 reg!(a) = $sum;
                                 put!(d, rd!(e));
-                                if d == a {
-                                    put!(f, rd!(a));
-                                } else {
-                                    reg!(f) = $sum;
-                                }
+                                reg!(f) = $sum;
                             }};
                         }
                         match (rd!(b), rd!(c)) {
@@ -962,7 +959,7 @@ impl Vm {
                     let v = try_op!(ops::arith(self, ops::Arith::Add, x, y));
                     reg!(a) = v;
                     reg!(d) = load!(e);
-                    reg!(f) = load!(a);
+                    reg!(f) = v;
                     gc_point!();
                 }
                 Instr::LoadNil { a } => reg!(a) = Value::Nil,
