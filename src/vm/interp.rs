@@ -418,36 +418,6 @@ impl Vm {
             };
         }
 
-        // `return_to_caller!` for the hot loop: leaves it (`break $instr`) when the
-        // frame has a captured variable to close or a try block to leave.
-        macro_rules! hot_return {
-            ($src:expr, $instr:expr) => {{
-                let depth = self.frames.len();
-                let base = base!();
-                if self.open_upvals.last().is_some_and(|&(i, _)| i >= base)
-                    || self.handlers.last().is_some_and(|h| h.depth >= depth)
-                {
-                    break $instr;
-                }
-                // SAFETY: every frame's base is at least 1 (the entry frame's callee
-                // sits in register 0, each callee's right after its caller's window
-                // starts), so register -1 of this window is the caller's callee
-                // register (register 0 of the file for the entry frame), inside the
-                // register file.
-                copy_into!(*unsafe { &mut *regs.sub(1) }, $src);
-                self.frames.pop();
-                let Some(fr) = self.frames.last() else {
-                    return Ok(());
-                };
-                // SAFETY: `rt` is valid while its frame exists (see `Frame`).
-                proto = unsafe { &*fr.rt };
-                ip = fr.ip;
-                regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
-                upvals = fr.upvals;
-                continue;
-            }};
-        }
-
         loop {
             // The hot loop: the common cases of the commonest instructions, none of
             // which calls a function, so that the loop's state (`ip`, `regs`) stays
@@ -914,8 +884,31 @@ impl Vm {
                     // to leave (what `unwind_frame` would do): to the caller, whose
                     // state goes back into machine registers, or out of the run from
                     // the entry frame (a host calling a function).
-                    Instr::Return { a } => hot_return!(rd!(a), instr),
-                    Instr::Return0 => hot_return!(&Value::Nil, instr),
+                    Instr::Return { a } => {
+                        let depth = self.frames.len();
+                        let base = base!();
+                        if self.open_upvals.last().is_some_and(|&(i, _)| i >= base)
+                            || self.handlers.last().is_some_and(|h| h.depth >= depth)
+                        {
+                            break instr;
+                        }
+                        // SAFETY: every frame's base is at least 1 (the entry frame's
+                        // callee sits in register 0, each callee's right after its
+                        // caller's window starts), so register -1 of this window is
+                        // the caller's callee register (register 0 of the file for
+                        // the entry frame), inside the register file.
+                        copy_into!(*unsafe { &mut *regs.sub(1) }, rd!(a));
+                        self.frames.pop();
+                        let Some(fr) = self.frames.last() else {
+                            return Ok(());
+                        };
+                        // SAFETY: `rt` is valid while its frame exists (see `Frame`).
+                        proto = unsafe { &*fr.rt };
+                        ip = fr.ip;
+                        regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
+                        upvals = fr.upvals;
+                        continue;
+                    }
                     // The virtual stack: the loader computed each PUSH's and POP's
                     // slot (register num_regs + depth) from the verified depths, and
                     // `reg!` checks it against the window in debug builds.
@@ -936,6 +929,7 @@ impl Vm {
                     | Instr::Mod { .. }
                     | Instr::CheckBool { .. }
                     | Instr::CheckType { .. }
+                    | Instr::Return0
                     | Instr::IterPrep { .. }
                     | Instr::NewList { .. }
                     | Instr::AppendList { .. }
