@@ -782,55 +782,6 @@ impl Vm {
                             Value::Str(r) => reg!(a) = Value::Int(self.heap.str(r).chars as i64),
                             _ => break instr,
                         },
-                        // A closure with the right number of arguments, room for its
-                        // window in the register file and for its frame in `frames`,
-                        // and fuel left: the frame is pushed here and the loop goes on
-                        // in the callee with its state in machine registers. Any other
-                        // call runs in the full loop.
-                        Value::Func(c) => {
-                            let Obj::Closure(cl) = self.heap.get(c) else {
-                                break instr;
-                            };
-                            let callee = proto_of!(cl.proto);
-                            let depth = self.frames.len();
-                            let base = base!() + a as usize + 1;
-                            let top = base + callee.window();
-                            if callee.arity != b
-                                || depth >= self.limits.max_call_depth
-                                || depth == self.frames.capacity()
-                                || top > self.regs.len()
-                                || self.fuel < 1
-                            {
-                                break instr;
-                            }
-                            let frame = Frame {
-                                closure: c,
-                                proto: cl.proto,
-                                ip: callee.code.as_ptr(),
-                                base,
-                                rt: callee,
-                                upvals: cl.upvals.as_ptr(),
-                            };
-                            self.fuel -= 1;
-                            self.reg_top = self.reg_top.max(top);
-                            // The caller goes on after the CALL.
-                            // SAFETY: the running frame is `frames[depth - 1]`
-                            // (`run` only runs while there is one).
-                            unsafe { self.frames.get_unchecked_mut(depth - 1) }.ip =
-                                ip.wrapping_add(1);
-                            // SAFETY: `depth < capacity` was checked above, so the
-                            // slot is allocated; it is written before the length
-                            // covers it.
-                            unsafe {
-                                self.frames.as_mut_ptr().add(depth).write(frame);
-                                self.frames.set_len(depth + 1);
-                            }
-                            proto = callee;
-                            ip = frame.ip;
-                            regs = regs.wrapping_add(a as usize + 1);
-                            upvals = frame.upvals;
-                            continue;
-                        }
                         _ => break instr,
                     },
                     Instr::GetIndex { a, b, c } => match (rd!(b), rd!(c)) {
@@ -880,34 +831,19 @@ impl Vm {
                     // The entry frame's return with no captured variable to close and
                     // no try block to leave (a host calling a function): the run ends
                     // here, as `return_to_caller!` would end it.
-                    // A return with no captured variable to close and no try block
-                    // to leave (what `unwind_frame` would do): to the caller, whose
-                    // state goes back into machine registers, or out of the run from
-                    // the entry frame (a host calling a function).
                     Instr::Return { a } => {
-                        let depth = self.frames.len();
-                        let base = base!();
-                        if self.open_upvals.last().is_some_and(|&(i, _)| i >= base)
-                            || self.handlers.last().is_some_and(|h| h.depth >= depth)
+                        if self.frames.len() != 1
+                            || !self.open_upvals.is_empty()
+                            || !self.handlers.is_empty()
                         {
                             break instr;
                         }
-                        // SAFETY: every frame's base is at least 1 (the entry frame's
-                        // callee sits in register 0, each callee's right after its
-                        // caller's window starts), so register -1 of this window is
-                        // the caller's callee register (register 0 of the file for
-                        // the entry frame), inside the register file.
+                        self.frames.clear();
+                        // SAFETY: with one frame this is the entry frame, which
+                        // `call_value` starts at base 1 (its callee in register 0), so
+                        // register -1 of this window is register 0 of the file.
                         copy_into!(*unsafe { &mut *regs.sub(1) }, rd!(a));
-                        self.frames.pop();
-                        let Some(fr) = self.frames.last() else {
-                            return Ok(());
-                        };
-                        // SAFETY: `rt` is valid while its frame exists (see `Frame`).
-                        proto = unsafe { &*fr.rt };
-                        ip = fr.ip;
-                        regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
-                        upvals = fr.upvals;
-                        continue;
+                        return Ok(());
                     }
                     // The virtual stack: the loader computed each PUSH's and POP's
                     // slot (register num_regs + depth) from the verified depths, and
@@ -1286,8 +1222,38 @@ impl Vm {
                     save!();
                     let base = base!();
                     let f = base + a as usize;
-                    // (The common case, a closure with the right arity and room for
-                    // its window and frame, was handled in the hot loop.)
+                    // The common case, a closure with the right arity and room in the
+                    // register file, is handled here; everything else in `enter`.
+                    let fast = match *rd!(a) {
+                        Value::Func(c) => match self.heap.get(c) {
+                            Obj::Closure(cl) => {
+                                let callee = proto_of!(cl.proto);
+                                let top = f + 1 + callee.window();
+                                (callee.arity == b
+                                    && self.frames.len() < self.limits.max_call_depth
+                                    && top <= self.regs.len())
+                                .then_some((c, cl.proto, top, callee, cl.upvals.as_ptr()))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some((c, pid, top, callee, callee_upvals)) = fast {
+                        self.reg_top = self.reg_top.max(top);
+                        self.frames.push(Frame {
+                            closure: c,
+                            proto: pid,
+                            ip: callee.code.as_ptr(),
+                            base: f + 1,
+                            rt: callee,
+                            upvals: callee_upvals,
+                        });
+                        proto = callee;
+                        ip = proto.code.as_ptr();
+                        regs = regs.wrapping_add(a as usize + 1);
+                        upvals = callee_upvals;
+                        continue;
+                    }
                     match self.enter(f, b as usize) {
                         Ok(None) => {
                             let fr = *self.frames.last().expect("enter pushed a frame");
