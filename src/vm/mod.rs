@@ -101,7 +101,8 @@ pub struct RtProto {
     /// a positive MODI or JMPMODNOTEQI divisor or of a positive IDIVI divisor that
     /// is not a power of two (see `fastdiv`), and the register of a PUSH's or POP's stack slot
     /// (`num_regs` + the verified depth, which is the same along every path, so no
-    /// stack pointer is kept at run time). Empty when the function has none of
+    /// stack pointer is kept at run time; a slot below 256 makes the PUSH or POP a
+    /// MOVE, see `stack_moves`). Empty when the function has none of
     /// these instructions; otherwise one entry per instruction, so a handler finds
     /// its own at its instruction's byte offset.
     pub precomputed: Vec<u64>,
@@ -149,6 +150,23 @@ fn precompute(code: &[Instr], p: &FnProto) -> Vec<u64> {
             .collect()
     } else {
         Vec::new()
+    }
+}
+
+/// A PUSH or POP whose stack slot (`precomputed`) is a register number that fits
+/// an operand is a register copy: it becomes that MOVE, which needs no look-up of
+/// the slot when it runs. (The slot lies inside the frame's window: `num_regs`
+/// plus a depth the verifier proved below `max_stack`.)
+fn stack_moves(code: &mut [Instr], precomputed: &[u64]) {
+    for (ins, &slot) in code.iter_mut().zip(precomputed) {
+        let Ok(slot) = u8::try_from(slot) else {
+            continue;
+        };
+        match *ins {
+            Instr::Push { a } => *ins = Instr::Move { a: slot, b: a },
+            Instr::Pop { a } => *ins = Instr::Move { a, b: slot },
+            _ => {}
+        }
     }
 }
 
@@ -550,7 +568,7 @@ impl Vm {
             .iter()
             .map(|c| self.load_proto(c, map, chunk))
             .collect();
-        let code: Vec<Instr> = p
+        let mut code: Vec<Instr> = p
             .code
             .iter()
             .map(|ins| match *ins {
@@ -584,6 +602,7 @@ impl Vm {
             .collect();
         let field_hints = vec![std::cell::Cell::new(0); p.code.len()];
         let precomputed = precompute(&code, p);
+        stack_moves(&mut code, &precomputed);
         self.protos.push(Rc::new(RtProto {
             name: p.name.clone(),
             chunk: chunk.clone(),
