@@ -30,8 +30,18 @@ fn bytecode_regressions() {
     assert!(inputs.len() >= 3);
     for path in inputs {
         let data = std::fs::read(&path).unwrap();
+        // A file the loader refuses tests nothing but the header check: when the
+        // format changes, these must be written again in the new one.
+        assert!(
+            vela::bytecode::format::load(&data).is_ok(),
+            "{} does not load: re-encode it for format {}",
+            path.display(),
+            vela::bytecode::format::FORMAT_VERSION
+        );
         let start = Instant::now();
-        for bytes in [Some(data.clone()), reseal(&data)].into_iter().flatten() {
+        // (Resealed only when that changes it: a valid file reseals to itself.)
+        let resealed = reseal(&data).filter(|r| *r != data);
+        for bytes in [Some(data.clone()), resealed].into_iter().flatten() {
             let mut vm = limited_vm();
             if let Ok(script) = vm.load(&bytes) {
                 let _ = vm.run(&script);
