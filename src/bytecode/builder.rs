@@ -382,8 +382,9 @@ impl ProtoBuilder {
         self.emit(Instr::Return0)
     }
 
-    /// Numeric loop prologue over `R[a]` (counter), `R[a+1]` (limit), `R[a+2]`
-    /// (the loop variable); jumps to `exit` when the range is empty.
+    /// Numeric loop prologue over `R[a]` (the counter, which the body reads as the
+    /// loop variable) and `R[a+1]` (the limit); jumps to `exit` when the range is
+    /// empty.
     pub fn for_prep(&mut self, a: Reg, inclusive: bool, exit: Label) -> usize {
         self.emit_jump(
             Instr::ForPrep {

@@ -382,7 +382,7 @@ impl Instr {
             }
             // R[a] is the callee, R[a+1 ..= a+b] its arguments.
             Call { a, b } => f(a, b as usize + 1),
-            // R[a] counter, R[a+1] limit, R[a+2] loop variable.
+            // R[a] counter (and loop variable), R[a+1] limit.
             ForPrep { a, .. } | ForLoop { a, .. } => f(a, 2),
             // R[a] container, R[a+1] position, R[a+2] version, R[a+3] element.
             IterPrep { a } | IterNext { a, .. } => f(a, 4),
