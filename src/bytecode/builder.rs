@@ -374,6 +374,17 @@ impl ProtoBuilder {
         self.emit(Instr::Call { a, b })
     }
 
+    /// `CALLG1 A B G`: `R[a] := G[g]`, `R[a+1] := R[b]`, then `CALL A 1`.
+    pub fn call_global1(&mut self, a: Reg, b: Reg, g: u32) -> usize {
+        self.emit(Instr::CallG1 { a, b, g })
+    }
+
+    /// `CALLG2 A B C G`: `R[a] := G[g]`, `R[a+1] := R[b]`, `R[a+2] := R[c]`, then
+    /// `CALL A 2`.
+    pub fn call_global2(&mut self, a: Reg, b: Reg, c: Reg, g: u32) -> usize {
+        self.emit(Instr::CallG2 { a, b, c, g })
+    }
+
     pub fn ret(&mut self, a: Reg) -> usize {
         self.emit(Instr::Return { a })
     }
@@ -769,6 +780,37 @@ mod tests {
         assert_eq!(run_one(false, (1, 1, 2, 0, 1, 3)), "[11, 11, 10, 11]");
         // Float + Int goes through the full loop, with the same steps
         assert_eq!(run_one(true, (0, 1, 2, 3, 2, 1)), "[11.5, 11.5, 10, 10]");
+    }
+
+    /// CALLG1/CALLG2 read their arguments before writing the window, also when an
+    /// argument register is in it, on the inline built-in path and the call path.
+    /// (What the window's argument registers hold afterwards is unspecified, as
+    /// after any CALL.)
+    #[test]
+    fn call_global_reads_its_arguments_first() {
+        let run_one = |callee: &str, argc: u8| {
+            let mut pb = ProgramBuilder::new("t");
+            let g = pb.global(callee);
+            let mut p = ProtoBuilder::new("<script>");
+            p.new_list(0, 0, 0);
+            p.load_int(1, 7);
+            p.load_int(2, 8);
+            // the window is R1..: its first argument register is the callee's slot
+            if argc == 1 {
+                p.call_global1(1, 0, g);
+            } else {
+                p.call_global2(1, 0, 1, g);
+            }
+            p.emit(Instr::NewList { a: 3, b: 0, c: 2 });
+            p.ret(3);
+            let (r, _, vm) = run(&pb.finish(p.finish().unwrap()));
+            vm.display(r.expect("runs"))
+        };
+        // push([], 7) inline; len([]) inline; str([]) and type([]) through the call
+        assert_eq!(run_one("push", 2), "[[7], nil]");
+        assert_eq!(run_one("len", 1), "[[], 0]");
+        assert_eq!(run_one("str", 1), "[[], \"[]\"]");
+        assert_eq!(run_one("type", 1), "[[], \"List\"]");
     }
 
     #[test]

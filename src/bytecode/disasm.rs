@@ -191,6 +191,8 @@ fn instruction(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> (Strin
             k(c as u32),
         ),
         Instr::Call { a, b } => plain(format!("{:<11}R{a} {b}", "CALL")),
+        Instr::CallG1 { a, b, g: s } => (format!("{:<11}R{a} R{b} G{s}", "CALLG1"), g(s)),
+        Instr::CallG2 { a, b, c, g: s } => (format!("{:<11}R{a} R{b} R{c} G{s}", "CALLG2"), g(s)),
         Instr::Return { a } => plain(format!("{:<11}R{a}", "RETURN")),
         Instr::Return0 => plain("RETURN0".to_string()),
         Instr::ForPrep { a, inclusive, off } => (

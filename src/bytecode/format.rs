@@ -16,7 +16,7 @@ use std::fmt;
 /// final `\n` catches LF → CRLF.
 pub const MAGIC: &[u8; 10] = b"\x89VELAC\r\n\x1a\n";
 /// The version of the layout below; bumped on any change to it.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// The version of the compiler that writes (and the VM that reads) files.
 pub const VELA_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -195,6 +195,8 @@ mod op {
     pub const MULADDI: u8 = 69;
     pub const JMPMODNOTEQI: u8 = 70;
     pub const ADDMOVE2: u8 = 71;
+    pub const CALLG1: u8 = 72;
+    pub const CALLG2: u8 = 73;
 }
 
 const CONST_INT: u8 = 0;
@@ -355,6 +357,14 @@ impl Writer {
                 w.var(k as u64);
             }
             Instr::Call { a, b } => w.rr(op::CALL, a, b),
+            Instr::CallG1 { a, b, g } => {
+                w.rr(op::CALLG1, a, b);
+                w.var(g as u64);
+            }
+            Instr::CallG2 { a, b, c, g } => {
+                w.rrr(op::CALLG2, a, b, c);
+                w.var(g as u64);
+            }
             Instr::Return { a } => w.r(op::RETURN, a),
             Instr::Return0 => w.u8(op::RETURN0),
             Instr::ForPrep { a, inclusive, off } => {
@@ -517,7 +527,7 @@ pub fn write(program: &Program, strip: bool) -> Vec<u8> {
 fn used_globals_only(program: &Program) -> Program {
     fn mark(p: &FnProto, used: &mut [bool]) {
         for ins in &p.code {
-            if let Instr::GetGlobal { g, .. } | Instr::SetGlobal { g, .. } = *ins {
+            if let Some(g) = ins.global() {
                 if let Some(u) = used.get_mut(g as usize) {
                     *u = true;
                 }
@@ -529,7 +539,7 @@ fn used_globals_only(program: &Program) -> Program {
     }
     fn renumber(p: &mut FnProto, map: &[u32]) {
         for ins in &mut p.code {
-            if let Instr::GetGlobal { g, .. } | Instr::SetGlobal { g, .. } = ins {
+            if let Some(g) = ins.global_mut() {
                 if let Some(&n) = map.get(*g as usize) {
                     *g = n;
                 }
@@ -756,6 +766,17 @@ impl<'a> Reader<'a> {
             op::LOADK => Instr::LoadK {
                 a: self.u8()?,
                 k: self.var_u32("constant index")?,
+            },
+            op::CALLG1 => Instr::CallG1 {
+                a: self.u8()?,
+                b: self.u8()?,
+                g: self.var_u32("global index")?,
+            },
+            op::CALLG2 => Instr::CallG2 {
+                a: self.u8()?,
+                b: self.u8()?,
+                c: self.u8()?,
+                g: self.var_u32("global index")?,
             },
             op::GETGLOBAL => Instr::GetGlobal {
                 a: self.u8()?,

@@ -212,6 +212,14 @@ pub enum Instr {
     /// Call R[a] with the b arguments R[a+1..=a+b]; the result goes to R[a].
     /// The callee's window starts at R[a+1].
     Call { a: Reg, b: u8 },
+    /// R[a] := G[g], R[a+1] := R[b], then `CALL a 1`: a global function called with
+    /// one local variable (`len(s)`, `pop(s)`), in one dispatch. The argument is
+    /// read before anything is written; `len` and `pop` run on it in place (what
+    /// R[a+1] holds after the call is unspecified, as after any CALL).
+    CallG1 { a: Reg, b: Reg, g: u32 },
+    /// R[a] := G[g], R[a+1] := R[b], R[a+2] := R[c], then `CALL a 2` (`push(s, x)`
+    /// with `s` and `x` locals); likewise.
+    CallG2 { a: Reg, b: Reg, c: Reg, g: u32 },
     /// return R[a]
     Return { a: Reg },
     /// return nil
@@ -304,6 +312,23 @@ impl Instr {
         copy.jump_mut().map(|off| *off)
     }
 
+    /// The global-table operand, for relinking (GETGLOBAL, SETGLOBAL, CALLG1/2).
+    pub fn global_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Instr::GetGlobal { g, .. }
+            | Instr::SetGlobal { g, .. }
+            | Instr::CallG1 { g, .. }
+            | Instr::CallG2 { g, .. } => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The global-table operand, if the instruction has one.
+    pub fn global(&self) -> Option<u32> {
+        let mut copy = *self;
+        copy.global_mut().map(|g| *g)
+    }
+
     /// Whether execution may continue with the next instruction.
     pub fn falls_through(&self) -> bool {
         !matches!(
@@ -382,6 +407,15 @@ impl Instr {
             }
             // R[a] is the callee, R[a+1 ..= a+b] its arguments.
             Call { a, b } => f(a, b as usize + 1),
+            CallG1 { a, b, .. } => {
+                f(a, 2);
+                f(b, 1);
+            }
+            CallG2 { a, b, c, .. } => {
+                f(a, 3);
+                f(b, 1);
+                f(c, 1);
+            }
             // R[a] counter (and loop variable), R[a+1] limit.
             ForPrep { a, .. } | ForLoop { a, .. } => f(a, 2),
             // R[a] container, R[a+1] position, R[a+2] version, R[a+3] element.

@@ -214,7 +214,10 @@ fn operands(program: &Program, p: &FnProto, pc: usize, ins: &Instr) -> Result<()
         Instr::LoadK { k, .. } => {
             konst(k)?;
         }
-        Instr::GetGlobal { g, .. } | Instr::SetGlobal { g, .. } => global(g)?,
+        Instr::GetGlobal { g, .. }
+        | Instr::SetGlobal { g, .. }
+        | Instr::CallG1 { g, .. }
+        | Instr::CallG2 { g, .. } => global(g)?,
         Instr::GetUpval { u, .. } | Instr::SetUpval { u, .. } => upval(u)?,
         Instr::Closure { f, .. } if f as usize >= p.protos.len() => {
             return Err(format!(
@@ -348,7 +351,9 @@ pub fn depth_table(code: &[Instr], max_stack: u8) -> Result<(Vec<u16>, u16), Sta
                 d + 1
             }
             Instr::Pop { .. } => d.checked_sub(1).ok_or(StackError::Underflow { pc })?,
-            Instr::Call { .. } if d != 0 => return Err(StackError::CallWithStack { pc, depth: d }),
+            Instr::Call { .. } | Instr::CallG1 { .. } | Instr::CallG2 { .. } if d != 0 => {
+                return Err(StackError::CallWithStack { pc, depth: d })
+            }
             _ => d,
         };
         deepest = deepest.max(after);
@@ -489,6 +494,15 @@ mod tests {
             err(vec![GetField { a: 0, b: 0, k: 0 }, Return0], 1, 0).contains("String is needed")
         );
         assert!(err(vec![GetGlobal { a: 0, g: 1 }, Return0], 1, 0).contains("G1"));
+        assert!(err(vec![CallG1 { a: 0, b: 0, g: 1 }, Return0], 2, 0).contains("G1"));
+        assert!(err(vec![CallG1 { a: 0, b: 0, g: 0 }, Return0], 1, 0).contains("R0..R2"));
+        let callg2 = CallG2 {
+            a: 1,
+            b: 0,
+            c: 4,
+            g: 0,
+        };
+        assert!(err(vec![callg2, Return0], 4, 0).contains("R4"));
         assert!(err(vec![GetUpval { a: 0, u: 0 }, Return0], 1, 0).contains("U0"));
         assert!(err(vec![Closure { a: 0, f: 0 }, Return0], 1, 0).contains("F0"));
         assert!(err(vec![Jmp { off: 1 }, Return0], 1, 0).contains("outside the code"));
@@ -508,6 +522,8 @@ mod tests {
         assert!(
             err(vec![Push { a: 0 }, Call { a: 0, b: 0 }, Return0], 1, 1).contains("CALL with 1")
         );
+        let callg1 = CallG1 { a: 0, b: 0, g: 0 };
+        assert!(err(vec![Push { a: 0 }, callg1, Return0], 2, 1).contains("CALL with 1"));
         let diverge = vec![
             LoadBool { a: 0, b: true },
             JmpIfTrue { a: 0, off: 1 },

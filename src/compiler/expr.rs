@@ -235,19 +235,29 @@ impl Compiler<'_> {
                 } else {
                     self.alloc(e.span)?
                 };
-                self.expr_to(callee, f)?;
-                for arg in args {
-                    let r = self.alloc(arg.span)?;
-                    self.expr_to(arg, r)?;
+                if let Some(call) = self.global_call_of_locals(callee, args, f)? {
+                    // The window is still reserved: a callee other than an inline
+                    // built-in gets its arguments copied there.
+                    for arg in args {
+                        self.alloc(arg.span)?;
+                    }
+                    self.set_line(e.span);
+                    self.emit(call);
+                } else {
+                    self.expr_to(callee, f)?;
+                    for arg in args {
+                        let r = self.alloc(arg.span)?;
+                        self.expr_to(arg, r)?;
+                    }
+                    if args.len() > 200 {
+                        return Err(CompileError::new("too many arguments", e.span));
+                    }
+                    self.set_line(e.span);
+                    self.emit(Instr::Call {
+                        a: f,
+                        b: args.len() as u8,
+                    });
                 }
-                if args.len() > 200 {
-                    return Err(CompileError::new("too many arguments", e.span));
-                }
-                self.set_line(e.span);
-                self.emit(Instr::Call {
-                    a: f,
-                    b: args.len() as u8,
-                });
                 if f != dst {
                     self.emit(Instr::Move { a: dst, b: f });
                 }
@@ -268,6 +278,43 @@ impl Compiler<'_> {
         }
         self.finish_expr(mark, saved_line);
         Ok(())
+    }
+
+    /// CALLG1/CALLG2 for a call of a global with one or two local variables as
+    /// arguments (`push(s, x)`, `len(s)`): reading locals has no effects and cannot
+    /// fail, so reading the global after them, in the same instruction, is not
+    /// observable.
+    fn global_call_of_locals(
+        &mut self,
+        callee: &Expr,
+        args: &[Expr],
+        a: Reg,
+    ) -> Result<Option<Instr>, CompileError> {
+        let mut regs = [0; 2];
+        if args.is_empty() || args.len() > regs.len() {
+            return Ok(None);
+        }
+        for (r, arg) in regs.iter_mut().zip(args) {
+            match &arg.kind {
+                ExprKind::Name(name) => match self.resolve(name, arg.span)? {
+                    Place::Local { reg, .. } => *r = reg,
+                    _ => return Ok(None),
+                },
+                _ => return Ok(None),
+            }
+        }
+        let ExprKind::Name(name) = &callee.kind else {
+            return Ok(None);
+        };
+        let Place::Global { slot: g } = self.resolve(name, callee.span)? else {
+            return Ok(None);
+        };
+        let [b, c] = regs;
+        Ok(Some(if args.len() == 1 {
+            Instr::CallG1 { a, b, g }
+        } else {
+            Instr::CallG2 { a, b, c, g }
+        }))
     }
 
     fn finish_expr(&mut self, mark: u32, saved_line: u32) {

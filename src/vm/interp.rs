@@ -12,6 +12,13 @@ use crate::bytecode::{Capture, Instr};
 use std::rc::Rc;
 
 impl Vm {
+    /// The error of reading global slot `g` while it is undefined.
+    #[cold]
+    fn undefined_global(&self, g: u32) -> String {
+        let name = self.global_names.get_index(g as usize);
+        format!("undefined variable '{}'", name.map_or("?", |s| s.as_str()))
+    }
+
     /// Calls the value in absolute register `f` with the `nargs` registers after it
     /// as arguments. A native runs at once and its result is returned; a closure gets
     /// a new frame (and `None` is returned: the loop continues in it).
@@ -418,7 +425,105 @@ impl Vm {
             };
         }
 
-        loop {
+        // The built-ins on the hot list, inline in their common cases: push with
+        // room left (no reallocation, no collection due after it), pop from a
+        // non-empty list, len of a list, map or string. Each takes its arguments
+        // from the registers named and stores its result in `$a`; in any other case
+        // it changes nothing and does `$fail` (leaves the hot loop, or takes the
+        // general path).
+        macro_rules! inline_push {
+            ($a:expr, $list:expr, $v:expr, $fail:expr) => {{
+                let &Value::List(r) = rd!($list) else { $fail };
+                if !self.heap.can_grow_quietly(16) {
+                    $fail
+                }
+                let max = self.limits.max_collection_len;
+                let v = load!($v);
+                let l = self.heap.list_mut(r);
+                let len = l.items.len();
+                if len >= l.items.capacity() || len >= max {
+                    $fail
+                }
+                // SAFETY: `len < capacity` was just checked, so slot `len` is
+                // allocated; it is written before the length covers it.
+                unsafe {
+                    l.items.as_mut_ptr().add(len).write(v);
+                    l.items.set_len(len + 1);
+                }
+                l.version = l.version.wrapping_add(1);
+                self.heap.grew(16);
+                reg!($a) = Value::Nil;
+            }};
+        }
+        macro_rules! inline_pop {
+            ($a:expr, $list:expr, $fail:expr) => {{
+                let &Value::List(r) = rd!($list) else { $fail };
+                let l = self.heap.list_mut(r);
+                let Some(v) = l.items.pop() else { $fail };
+                l.version = l.version.wrapping_add(1);
+                reg!($a) = v;
+            }};
+        }
+        macro_rules! inline_len {
+            ($a:expr, $x:expr, $fail:expr) => {
+                match *rd!($x) {
+                    Value::List(r) => reg!($a) = Value::Int(self.heap.list(r).items.len() as i64),
+                    Value::Map(r) => reg!($a) = Value::Int(self.heap.map(r).entries.len() as i64),
+                    Value::Str(r) => reg!($a) = Value::Int(self.heap.str(r).chars as i64),
+                    _ => $fail,
+                }
+            };
+        }
+
+        // Calls the value in absolute register `$f` with the `$n` registers after
+        // it (`Vm::enter`), and continues in the callee's frame or, when a native
+        // ran, after the call. The frame's position is saved.
+        macro_rules! enter {
+            ($f:expr, $n:expr, $base:expr) => {
+                match self.enter($f, $n) {
+                    Ok(None) => {
+                        let fr = *self.frames.last().expect("enter pushed a frame");
+                        // SAFETY: `rt` is valid while its frame exists (see `Frame`).
+                        proto = unsafe { &*fr.rt };
+                        ip = proto.code.as_ptr();
+                        regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
+                        upvals = fr.upvals;
+                    }
+                    Ok(Some(_)) => {
+                        // A native ran; it wrote its result through `self.regs`.
+                        regs = self.regs.as_mut_ptr().wrapping_add($base);
+                        gc_point!();
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+        }
+        // CALLG1/CALLG2 outside their inline built-ins: the CALL they stand for,
+        // with global `$g` and the argument values `$args` (read before anything
+        // is written) put in the window at `$a`. A native is not charged fuel, as
+        // for CALL.
+        macro_rules! call_global {
+            ($a:expr, $g:expr, [$($arg:expr),+]) => {{
+                // SAFETY: as for GETGLOBAL.
+                let Some(f) = (unsafe { *self.globals.get_unchecked($g as usize) }) else {
+                    throw!(self.undefined_global($g))
+                };
+                let mut r = $a as usize;
+                reg!(r) = f;
+                $(
+                    r += 1;
+                    reg!(r) = $arg;
+                )+
+                if !matches!(f, Value::Native(_)) {
+                    tick!(1);
+                }
+                save!();
+                let base = base!();
+                enter!(base + $a as usize, r - $a as usize, base);
+            }};
+        }
+
+        'run: loop {
             // The hot loop: the common cases of the commonest instructions, none of
             // which calls a function, so that the loop's state (`ip`, `regs`) stays
             // in machine registers. Anything else, including any case that would
@@ -736,52 +841,17 @@ impl Vm {
                         }
                     }
                     // The list built-ins on the hot list, inline, in their common
-                    // cases: push with room left (no reallocation, no collection
-                    // due after it), pop from a non-empty list, len of a list or map.
+                    // cases (see `inline_push!`); anything else goes to the full loop.
                     Instr::Call { a, b } => match *rd!(a) {
                         Value::Native(builtins::PUSH) if b == 2 => {
-                            let &Value::List(r) = rd!(a + 1) else {
-                                break instr;
-                            };
-                            if !self.heap.can_grow_quietly(16) {
-                                break instr;
-                            }
-                            let max = self.limits.max_collection_len;
-                            let v = load!(a + 2);
-                            let l = self.heap.list_mut(r);
-                            let len = l.items.len();
-                            if len >= l.items.capacity() || len >= max {
-                                break instr;
-                            }
-                            // SAFETY: `len < capacity` was just checked, so slot `len`
-                            // is allocated; it is written before the length covers it.
-                            unsafe {
-                                l.items.as_mut_ptr().add(len).write(v);
-                                l.items.set_len(len + 1);
-                            }
-                            l.version = l.version.wrapping_add(1);
-                            self.heap.grew(16);
-                            reg!(a) = Value::Nil;
+                            inline_push!(a, a + 1, a + 2, break instr)
                         }
                         Value::Native(builtins::POP) if b == 1 => {
-                            let &Value::List(r) = rd!(a + 1) else {
-                                break instr;
-                            };
-                            let l = self.heap.list_mut(r);
-                            let Some(v) = l.items.pop() else { break instr };
-                            l.version = l.version.wrapping_add(1);
-                            reg!(a) = v;
+                            inline_pop!(a, a + 1, break instr)
                         }
-                        Value::Native(builtins::LEN) if b == 1 => match *rd!(a + 1) {
-                            Value::List(r) => {
-                                reg!(a) = Value::Int(self.heap.list(r).items.len() as i64)
-                            }
-                            Value::Map(r) => {
-                                reg!(a) = Value::Int(self.heap.map(r).entries.len() as i64)
-                            }
-                            Value::Str(r) => reg!(a) = Value::Int(self.heap.str(r).chars as i64),
-                            _ => break instr,
-                        },
+                        Value::Native(builtins::LEN) if b == 1 => {
+                            inline_len!(a, a + 1, break instr)
+                        }
                         _ => break instr,
                     },
                     Instr::GetIndex { a, b, c } => match (rd!(b), rd!(c)) {
@@ -873,7 +943,9 @@ impl Vm {
                     | Instr::ToStr { .. }
                     | Instr::Concat { .. }
                     | Instr::TryBegin { .. }
-                    | Instr::TryEnd => break instr,
+                    | Instr::TryEnd
+                    | Instr::CallG1 { .. }
+                    | Instr::CallG2 { .. } => break instr,
                 }
                 ip = ip.wrapping_add(1);
             };
@@ -905,12 +977,7 @@ impl Vm {
                 Instr::GetGlobal { a, g } => {
                     match unsafe { self.globals.get_unchecked(g as usize) } {
                         Some(v) => reg!(a) = *v,
-                        None => throw!(format!(
-                            "undefined variable '{}'",
-                            self.global_names
-                                .get_index(g as usize)
-                                .map_or("?", |s| s.as_str())
-                        )),
+                        None => throw!(self.undefined_global(g)),
                     }
                 }
                 Instr::SetGlobal { a, g } => {
@@ -1254,22 +1321,35 @@ impl Vm {
                         upvals = callee_upvals;
                         continue;
                     }
-                    match self.enter(f, b as usize) {
-                        Ok(None) => {
-                            let fr = *self.frames.last().expect("enter pushed a frame");
-                            // SAFETY: `rt` is valid while its frame exists (see `Frame`).
-                            proto = unsafe { &*fr.rt };
-                            ip = proto.code.as_ptr();
-                            regs = self.regs.as_mut_ptr().wrapping_add(fr.base);
-                            upvals = fr.upvals;
+                    enter!(f, b as usize, base);
+                }
+                // The built-ins on the hot list run on the arguments where they
+                // are; anything else is the CALL the instruction stands for.
+                // SAFETY (both): as for GETGLOBAL.
+                Instr::CallG1 { a, b, g } => {
+                    'other: {
+                        match unsafe { self.globals.get_unchecked(g as usize) } {
+                            Some(Value::Native(builtins::POP)) => inline_pop!(a, b, break 'other),
+                            Some(Value::Native(builtins::LEN)) => inline_len!(a, b, break 'other),
+                            _ => break 'other,
                         }
-                        Ok(Some(_)) => {
-                            // A native ran; it wrote its result through `self.regs`.
-                            regs = self.regs.as_mut_ptr().wrapping_add(base);
-                            gc_point!();
-                        }
-                        Err(e) => return Err(e),
+                        continue 'run;
                     }
+                    let x = load!(b);
+                    call_global!(a, g, [x]);
+                }
+                Instr::CallG2 { a, b, c, g } => {
+                    'other: {
+                        match unsafe { self.globals.get_unchecked(g as usize) } {
+                            Some(Value::Native(builtins::PUSH)) => {
+                                inline_push!(a, b, c, break 'other)
+                            }
+                            _ => break 'other,
+                        }
+                        continue 'run;
+                    }
+                    let (x, y) = (load!(b), load!(c));
+                    call_global!(a, g, [x, y]);
                 }
                 Instr::Return { a } => return_to_caller!(rd!(a)),
                 Instr::Return0 => return_to_caller!(&Value::Nil),

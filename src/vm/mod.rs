@@ -571,17 +571,13 @@ impl Vm {
         let mut code: Vec<Instr> = p
             .code
             .iter()
-            .map(|ins| match *ins {
+            .map(|ins| {
+                let mut ins = *ins;
                 // Verified: `g < map.len()`, so every operand becomes a VM slot.
-                Instr::GetGlobal { a, g } => Instr::GetGlobal {
-                    a,
-                    g: map.get(g as usize).copied().unwrap_or(0),
-                },
-                Instr::SetGlobal { a, g } => Instr::SetGlobal {
-                    a,
-                    g: map.get(g as usize).copied().unwrap_or(0),
-                },
-                other => other,
+                if let Some(g) = ins.global_mut() {
+                    *g = map.get(*g as usize).copied().unwrap_or(0);
+                }
+                ins
             })
             .collect();
         let consts = p
