@@ -352,6 +352,14 @@ print(maybe(nil), maybe(21), unit(nil))
         assert_eq!(err.kind(), ErrorKind::Runtime);
         assert_eq!(err.to_string(), message, "{source}");
     }
+    // Called from a function with local variables as arguments (one CALLG1 or
+    // CALLG2 instruction), with the same results and errors.
+    vm.eval("fn sum_of(a, b) { return add(a, b) }\nfn first_of(xs) { return first(xs) }")
+        .unwrap();
+    vm.eval("print(sum_of(2, 3), first_of([7]))").unwrap();
+    assert_eq!(out.take(), "5 7\n");
+    let err = vm.eval("sum_of(1.5, 2)").unwrap_err();
+    assert_eq!(err.to_string(), "add: argument 1 expects Int, got Float");
     // The raw form.
     vm.register_raw("types", 2, |args: &[Dynamic]| {
         Ok(Dynamic::from(format!(
