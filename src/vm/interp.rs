@@ -500,7 +500,7 @@ impl Vm {
         }
         // CALLG1/CALLG2 outside their inline built-ins: the CALL they stand for,
         // with global `$g` and the argument values `$args` (read before anything
-        // is written) put in the window at `$a`. A native is not charged fuel, as
+        // is written) put in the window at `$a`. A built-in is not charged fuel, as
         // for CALL.
         macro_rules! call_global {
             ($a:expr, $g:expr, [$($arg:expr),+]) => {{
@@ -514,7 +514,7 @@ impl Vm {
                     r += 1;
                     reg!(r) = $arg;
                 )+
-                if !matches!(f, Value::Native(_)) {
+                if !matches!(f, Value::Native(i) if (i as usize) < builtins::BUILTINS.len()) {
                     tick!(1);
                 }
                 save!();
