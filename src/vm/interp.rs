@@ -499,13 +499,12 @@ impl Vm {
             };
         }
         // CALLG1/CALLG2 outside their inline built-ins: the CALL they stand for,
-        // with global `$g` and the argument values `$args` (read before anything
-        // is written) put in the window at `$a`. A built-in is not charged fuel, as
-        // for CALL.
+        // with `$global` (the value of global `$g`, read once by the caller) and
+        // the argument values `$args` (read before anything is written) put in the
+        // window at `$a`. A built-in is not charged fuel, as for CALL.
         macro_rules! call_global {
-            ($a:expr, $g:expr, [$($arg:expr),+]) => {{
-                // SAFETY: as for GETGLOBAL.
-                let Some(f) = (unsafe { *self.globals.get_unchecked($g as usize) }) else {
+            ($a:expr, $global:expr, $g:expr, [$($arg:expr),+]) => {{
+                let Some(f) = *$global else {
                     throw!(self.undefined_global($g))
                 };
                 let mut r = $a as usize;
@@ -1327,8 +1326,9 @@ impl Vm {
                 // are; anything else is the CALL the instruction stands for.
                 // SAFETY (both): as for GETGLOBAL.
                 Instr::CallG1 { a, b, g } => {
+                    let global = unsafe { self.globals.get_unchecked(g as usize) };
                     'other: {
-                        match unsafe { self.globals.get_unchecked(g as usize) } {
+                        match global {
                             Some(Value::Native(builtins::POP)) => inline_pop!(a, b, break 'other),
                             Some(Value::Native(builtins::LEN)) => inline_len!(a, b, break 'other),
                             _ => break 'other,
@@ -1336,11 +1336,12 @@ impl Vm {
                         continue 'run;
                     }
                     let x = load!(b);
-                    call_global!(a, g, [x]);
+                    call_global!(a, global, g, [x]);
                 }
                 Instr::CallG2 { a, b, c, g } => {
+                    let global = unsafe { self.globals.get_unchecked(g as usize) };
                     'other: {
-                        match unsafe { self.globals.get_unchecked(g as usize) } {
+                        match global {
                             Some(Value::Native(builtins::PUSH)) => {
                                 inline_push!(a, b, c, break 'other)
                             }
@@ -1349,7 +1350,7 @@ impl Vm {
                         continue 'run;
                     }
                     let (x, y) = (load!(b), load!(c));
-                    call_global!(a, g, [x, y]);
+                    call_global!(a, global, g, [x, y]);
                 }
                 Instr::Return { a } => return_to_caller!(rd!(a)),
                 Instr::Return0 => return_to_caller!(&Value::Nil),
