@@ -650,27 +650,17 @@ impl<'a> Reader<'a> {
         let z = self.var()?;
         Ok((z >> 1) as i64 ^ -((z & 1) as i64))
     }
-    fn var_u32(&mut self, what: &str) -> R<u32> {
+    /// An unsigned field narrower than 64 bits (`u32`, `u16`), range-checked.
+    fn var_as<T: TryFrom<u64>>(&mut self, what: &str) -> R<T> {
         let start = self.pos;
         let v = self.var()?;
-        u32::try_from(v).or_else(|_| {
+        T::try_from(v).or_else(|_| {
             self.pos = start;
             self.corrupt(format!("{what} {v} out of range"))
         })
-    }
-    fn var_u16(&mut self, what: &str) -> R<u16> {
-        let start = self.pos;
-        let v = self.var()?;
-        u16::try_from(v).or_else(|_| {
-            self.pos = start;
-            self.corrupt(format!("{what} {v} out of range"))
-        })
-    }
-    fn svar_i32(&mut self, what: &str) -> R<i32> {
-        self.svar_small(what)
     }
     /// A signed field narrower than 64 bits (`i32`, `i16`, `i8`), range-checked.
-    fn svar_small<T: TryFrom<i64>>(&mut self, what: &str) -> R<T> {
+    fn svar_as<T: TryFrom<i64>>(&mut self, what: &str) -> R<T> {
         let start = self.pos;
         let v = self.svar()?;
         T::try_from(v).or_else(|_| {
@@ -730,15 +720,15 @@ impl<'a> Reader<'a> {
             op::JMPMODNOTEQI => Instr::JmpModNotEqI {
                 a: self.u8()?,
                 b: self.u8()?,
-                c: self.svar_small("comparand")?,
-                k: self.var_u16("divisor")?,
-                off: self.svar_small("jump offset")?,
+                c: self.svar_as("comparand")?,
+                k: self.var_as("divisor")?,
+                off: self.svar_as("jump offset")?,
             },
             op::MULADDI => Instr::MulAddI {
                 a: self.u8()?,
                 b: self.u8()?,
                 c: self.u8()?,
-                i: self.svar_i32("immediate")?,
+                i: self.svar_as("immediate")?,
             },
             op::MOVE2 => Instr::Move2 {
                 a: self.u8()?,
@@ -761,30 +751,30 @@ impl<'a> Reader<'a> {
             },
             op::LOADINT => Instr::LoadInt {
                 a: self.u8()?,
-                i: self.svar_i32("immediate")?,
+                i: self.svar_as("immediate")?,
             },
             op::LOADK => Instr::LoadK {
                 a: self.u8()?,
-                k: self.var_u32("constant index")?,
+                k: self.var_as("constant index")?,
             },
             op::CALLG1 => Instr::CallG1 {
                 a: self.u8()?,
                 b: self.u8()?,
-                g: self.var_u32("global index")?,
+                g: self.var_as("global index")?,
             },
             op::CALLG2 => Instr::CallG2 {
                 a: self.u8()?,
                 b: self.u8()?,
                 c: self.u8()?,
-                g: self.var_u32("global index")?,
+                g: self.var_as("global index")?,
             },
             op::GETGLOBAL => Instr::GetGlobal {
                 a: self.u8()?,
-                g: self.var_u32("global index")?,
+                g: self.var_as("global index")?,
             },
             op::SETGLOBAL => Instr::SetGlobal {
                 a: self.u8()?,
-                g: self.var_u32("global index")?,
+                g: self.var_as("global index")?,
             },
             op::GETUPVAL => Instr::GetUpval {
                 a: self.u8()?,
@@ -797,7 +787,7 @@ impl<'a> Reader<'a> {
             op::CLOSE => Instr::Close { a: self.u8()? },
             op::CLOSURE => Instr::Closure {
                 a: self.u8()?,
-                f: self.var_u32("prototype index")?,
+                f: self.var_as("prototype index")?,
             },
             op::ADD => {
                 let (a, b, c) = self.rrr()?;
@@ -826,7 +816,7 @@ impl<'a> Reader<'a> {
             op::ADDI => Instr::AddI {
                 a: self.u8()?,
                 b: self.u8()?,
-                i: self.svar_i32("immediate")?,
+                i: self.svar_as("immediate")?,
             },
             op::MULI => {
                 let (a, b, i) = self.rri()?;
@@ -929,21 +919,21 @@ impl<'a> Reader<'a> {
                 Instr::JmpEq { a, b, off }
             }
             op::JMP => Instr::Jmp {
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::JMPIFFALSE => Instr::JmpIfFalse {
                 a: self.u8()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::JMPIFTRUE => Instr::JmpIfTrue {
                 a: self.u8()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::CHECKBOOL => Instr::CheckBool { a: self.u8()? },
             op::CHECKTYPE => Instr::CheckType {
                 a: self.u8()?,
                 t: self.type_tag()?,
-                k: self.var_u16("constant index")?,
+                k: self.var_as("constant index")?,
             },
             op::CALL => Instr::Call {
                 a: self.u8()?,
@@ -954,16 +944,16 @@ impl<'a> Reader<'a> {
             op::FORPREP => Instr::ForPrep {
                 a: self.u8()?,
                 inclusive: self.bool()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::FORLOOP => Instr::ForLoop {
                 a: self.u8()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::ITERPREP => Instr::IterPrep { a: self.u8()? },
             op::ITERNEXT => Instr::IterNext {
                 a: self.u8()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::NEWLIST => {
                 let (a, b, c) = self.rrr()?;
@@ -988,12 +978,12 @@ impl<'a> Reader<'a> {
             op::GETFIELD => Instr::GetField {
                 a: self.u8()?,
                 b: self.u8()?,
-                k: self.var_u16("constant index")?,
+                k: self.var_as("constant index")?,
             },
             op::SETFIELD => {
                 let a = self.u8()?;
                 let c = self.u8()?;
-                let k = self.var_u16("constant index")?;
+                let k: u16 = self.var_as("constant index")?;
                 Instr::SetField { a, k, c }
             }
             op::TOSTR => Instr::ToStr {
@@ -1008,7 +998,7 @@ impl<'a> Reader<'a> {
             op::POP => Instr::Pop { a: self.u8()? },
             op::TRYBEGIN => Instr::TryBegin {
                 a: self.u8()?,
-                off: self.svar_i32("jump offset")?,
+                off: self.svar_as("jump offset")?,
             },
             op::TRYEND => Instr::TryEnd,
             other => {
@@ -1022,7 +1012,7 @@ impl<'a> Reader<'a> {
         Ok((self.u8()?, self.u8()?, self.u8()?))
     }
     fn rri(&mut self) -> R<(u8, u8, i32)> {
-        Ok((self.u8()?, self.u8()?, self.svar_i32("immediate")?))
+        Ok((self.u8()?, self.u8()?, self.svar_as("immediate")?))
     }
     fn rij(&mut self) -> R<(u8, i16, i32)> {
         let a = self.u8()?;
@@ -1035,10 +1025,10 @@ impl<'a> Reader<'a> {
                 return self.corrupt(format!("immediate {v} out of range"));
             }
         };
-        Ok((a, i, self.svar_i32("jump offset")?))
+        Ok((a, i, self.svar_as("jump offset")?))
     }
     fn rrj(&mut self) -> R<(u8, u8, i32)> {
-        Ok((self.u8()?, self.u8()?, self.svar_i32("jump offset")?))
+        Ok((self.u8()?, self.u8()?, self.svar_as("jump offset")?))
     }
 
     fn proto(&mut self, depth: usize) -> R<FnProto> {
