@@ -2,6 +2,7 @@
 
     perf_report.py criterion DIR   criterion medians under DIR (target/criterion) as TSV
     perf_report.py seed DIR        the seed-category section from DIR/{criterion,python}.tsv
+                                   (and DIR/{lua5.4,luajit-joff}.tsv when they exist)
     perf_report.py report WORK     the whole document from WORK (target/compare)
 
 Nothing here measures anything; every number comes from the files compare.sh wrote.
@@ -103,16 +104,23 @@ def criterion(root):
 # ------------------------------------------------------------------ seed section
 
 
+# Interpreters timed on the same seed algorithms (benches/seed_lua/seed.lua), when
+# scripts/seed_table.sh found them: (file in the raw directory, column title).
+SEED_PEERS = [("lua5.4.tsv", "Lua 5.4"), ("luajit-joff.tsv", "LuaJIT -joff")]
+
+
 def seed_section(d):
-    vela = {r[0]: float(r[1]) for r in read_tsv(os.path.join(d, "criterion.tsv"))}
-    py = {r[0]: float(r[1]) for r in read_tsv(os.path.join(d, "python.tsv"))}
+    def times(name):
+        return {r[0]: float(r[1]) for r in read_tsv(os.path.join(d, name))}
+
+    vela = times("criterion.tsv")
+    py = times("python.tsv")
+    peers = [(title, times(f)) for f, title in SEED_PEERS if os.path.exists(os.path.join(d, f))]
     pyver = ""
     vpath = os.path.join(d, "python.version")
     if os.path.exists(vpath):
         pyver = open(vpath).read().strip()
-    lines = [
-        "## The seed report's categories",
-        "",
+    intro = (
         "Criterion medians of `cargo bench --bench seed` (benches/seed.rs: each category is Vela "
         "source compiled once, the timed loop calls the compiled function) beside the same "
         f"algorithms timed in-process under {pyver or 'CPython'} with `timeit` "
@@ -120,42 +128,70 @@ def seed_section(d):
         "the category's speedup is the geometric mean over its three parameters, compared with "
         "the speedup the seed report claimed. `stack_operations_bytecode` is the stack "
         "benchmark assembled with the bytecode builder (PUSH/POP on the virtual stack), compared "
-        "with the same CPython list push/pop.",
+        "with the same CPython list push/pop."
+    )
+    if peers:
+        intro += (
+            " " + " and ".join(t for t, _ in peers) + " run the same algorithms too "
+            "(benches/seed_lua/seed.lua, timed in-process with `os.clock`, median of 7 repeats): "
+            "their speedups over CPython show what another interpreter gets on each category."
+        )
+    peer_cols = "".join(f" {t} |" for t, _ in peers)
+    lines = [
+        "## The seed report's categories",
         "",
-        "| benchmark | parameter | vela (criterion median) | CPython | speedup over CPython |",
-        "|---|---|---:|---:|---:|",
+        intro,
+        "",
+        f"| benchmark | parameter | vela (criterion median) | CPython |{peer_cols} vela's speedup over CPython |",
+        "|---|---|---:|---:|" + "---:|" * len(peers) + "---:|",
     ]
     summary = []
+    peer_summary = []
     groups = SEED_CLAIMS + [("stack_operations_bytecode", "depth", 7.7)]
     for group, what, claim in groups:
-        pygroup = "stack_operations" if group == "stack_operations_bytecode" else group
+        bytecode = group == "stack_operations_bytecode"
+        pygroup = "stack_operations" if bytecode else group
         params = sorted(
             {k.split("/", 1)[1] for k in vela if k.split("/", 1)[0] == group}
             | {k.split("/", 1)[1] for k in py if k.split("/", 1)[0] == pygroup},
             key=lambda p: int(p) if p.isdigit() else p,
         )
         speedups = []
+        peer_speedups = [[] for _ in peers]
         for p in params:
             v = vela.get(f"{group}/{p}")
             c = py.get(f"{pygroup}/{p}")
             s = c / v if v and c else None
             if s:
                 speedups.append(s)
+            cells = ""
+            for k, (_, t) in enumerate(peers):
+                # (The bytecode variant has no counterpart in Lua.)
+                pt = None if bytecode else t.get(f"{group}/{p}")
+                if pt and c:
+                    peer_speedups[k].append(c / pt)
+                cells += f" {fmt_ns(pt)} |"
             lines.append(
-                f"| {group} | {p} ({what}) | {fmt_ns(v)} | {fmt_ns(c)} | "
+                f"| {group} | {p} ({what}) | {fmt_ns(v)} | {fmt_ns(c)} |{cells} "
                 f"{'–' if s is None else f'{s:.2f}x'} |"
             )
-        g = geomean(speedups) if len(speedups) == len(params) and params else None
+        complete = bool(params)
+        g = geomean(speedups) if complete and len(speedups) == len(params) else None
         summary.append((group, claim, g))
+        peer_summary.append(
+            [geomean(ps) if complete and len(ps) == len(params) else None for ps in peer_speedups]
+        )
+    peer_cols = "".join(f" {t} over CPython |" for t, _ in peers)
     lines += [
         "",
-        "| category | claimed speedup over CPython | measured (geomean) | met? |",
-        "|---|---:|---:|---|",
+        f"| category | claimed speedup over CPython | vela (geomean) | met? |{peer_cols}",
+        "|---|---:|---:|---|" + "---:|" * len(peers),
     ]
-    for group, claim, g in summary:
+    for (group, claim, g), pg in zip(summary, peer_summary):
         met = "–" if g is None else ("yes" if g >= claim else "no")
+        cells = "".join(f" {'–' if x is None else f'{x:.2f}x'} |" for x in pg)
         lines.append(
-            f"| {group} | ≥ {claim}x | {'–' if g is None else f'{g:.2f}x'} | {met} |"
+            f"| {group} | ≥ {claim}x | {'–' if g is None else f'{g:.2f}x'} | {met} |{cells}"
         )
     return lines, summary
 
