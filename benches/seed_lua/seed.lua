@@ -66,42 +66,31 @@ local function generated(source, name)
   return _G[name]
 end
 
--- n local variables, each updated in every round, summed at the end.
-local function locals_source(n)
-  local lines, sum = { "function local_variables()" }, {}
-  for j = 0, n - 1 do
-    lines[#lines + 1] = ("  local v%d = %d"):format(j, j)
-    sum[#sum + 1] = ("v%d"):format(j)
-  end
-  lines[#lines + 1] = ("  for i = 0, %d do"):format(VAR_ROUNDS - 1)
-  for j = 0, n - 1 do
-    lines[#lines + 1] = ("    v%d = v%d + i"):format(j, j)
-  end
-  lines[#lines + 1] = "  end"
-  lines[#lines + 1] = "  return " .. table.concat(sum, " + ")
-  lines[#lines + 1] = "end"
-  return table.concat(lines, "\n") .. "\n"
-end
-
--- The same with n global variables (reset at the start of each call).
-local function globals_source(n)
+-- The local (or global) variables benchmark's source: n variables, each updated in
+-- every round and summed at the end. Globals are reset at the start of each call.
+local function vars_source(n, globals)
+  local name = globals and "global_variables" or "local_variables"
+  local var = globals and "g%d" or "v%d"
   local lines, sum = {}, {}
   for j = 0, n - 1 do
-    lines[#lines + 1] = ("g%d = 0"):format(j)
-    sum[#sum + 1] = ("g%d"):format(j)
+    sum[#sum + 1] = var:format(j)
+    if globals then
+      lines[#lines + 1] = (var .. " = 0"):format(j)
+    end
   end
-  lines[#lines + 1] = "function global_variables()"
+  lines[#lines + 1] = ("function %s()"):format(name)
+  local set = globals and "  " .. var .. " = %d" or "  local " .. var .. " = %d"
   for j = 0, n - 1 do
-    lines[#lines + 1] = ("  g%d = %d"):format(j, j)
+    lines[#lines + 1] = set:format(j, j)
   end
   lines[#lines + 1] = ("  for i = 0, %d do"):format(VAR_ROUNDS - 1)
   for j = 0, n - 1 do
-    lines[#lines + 1] = ("    g%d = g%d + i"):format(j, j)
+    lines[#lines + 1] = ("    " .. var .. " = " .. var .. " + i"):format(j, j)
   end
   lines[#lines + 1] = "  end"
   lines[#lines + 1] = "  return " .. table.concat(sum, " + ")
   lines[#lines + 1] = "end"
-  return table.concat(lines, "\n") .. "\n"
+  return table.concat(lines, "\n") .. "\n", name
 end
 
 local function vars_ref(n)
@@ -133,10 +122,10 @@ local function cases()
     add("fibonacci", n, fibonacci, n, fib_ref(n))
   end
   for _, n in ipairs({ 5, 10, 20 }) do
-    add("local_variables", n, generated(locals_source(n), "local_variables"), nil, vars_ref(n))
+    add("local_variables", n, generated(vars_source(n, false)), nil, vars_ref(n))
   end
   for _, n in ipairs({ 5, 10, 20 }) do
-    add("global_variables", n, generated(globals_source(n), "global_variables"), nil, vars_ref(n))
+    add("global_variables", n, generated(vars_source(n, true)), nil, vars_ref(n))
   end
   for _, n in ipairs({ 10, 50, 100 }) do
     add("stack_operations", n, stack_operations, n, n * (n - 1) / 2)
