@@ -116,6 +116,15 @@ def seed_section(d):
     vela = times("criterion.tsv")
     py = times("python.tsv")
     peers = [(title, times(f)) for f, title in SEED_PEERS if os.path.exists(os.path.join(d, f))]
+    # Each peer must have computed what CPython did (the third column), as the
+    # programs' checksums must agree before compare.sh times them.
+    py_results = {r[0]: r[2] for r in read_tsv(os.path.join(d, "python.tsv")) if len(r) > 2}
+    for f, title in SEED_PEERS:
+        for r in read_tsv(os.path.join(d, f)):
+            want = py_results.get(r[0])
+            if want is not None and (len(r) < 3 or r[2] != want):
+                got = r[2] if len(r) > 2 else "nothing"
+                sys.exit(f"{title} computed {got} for {r[0]}, CPython {want}: not the same algorithm")
     pyver = ""
     vpath = os.path.join(d, "python.version")
     if os.path.exists(vpath):

@@ -105,18 +105,16 @@ local function fib_ref(n)
   return a
 end
 
--- { group, param, function, argument, expected result }
+-- { group, param, function, argument, expected result (nil: none) }
 local function cases()
   local list = {}
   local function add(group, n, f, arg, expect)
     list[#list + 1] = { group, n, f, arg, expect }
   end
+  -- (No reference here: it would be the same loop. scripts/perf_report.py checks
+  -- every result, this one included, against CPython's.)
   for _, n in ipairs({ 1000, 10000, 100000 }) do
-    local x = 0
-    for i = 0, n - 1 do
-      x = (x * 3 + i) % 1000003
-    end
-    add("arithmetic", n, arithmetic, n, x)
+    add("arithmetic", n, arithmetic, n, nil)
   end
   for _, n in ipairs({ 10, 20, 30 }) do
     add("fibonacci", n, fibonacci, n, fib_ref(n))
@@ -164,7 +162,7 @@ local function main(quick)
   for _, c in ipairs(cases()) do
     local group, param, f, arg, expect = c[1], c[2], c[3], c[4], c[5]
     local result = f(arg)
-    if result ~= expect then
+    if expect ~= nil and result ~= expect then
       error(("%s/%d: got %s, expected %s"):format(group, param, tostring(result), tostring(expect)))
     end
     -- Like Python's timeit.autorange: 1, 2, 5, 10, 20, 50, ... calls until they
